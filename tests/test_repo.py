@@ -1,0 +1,28 @@
+"""The repository's own contracts: README rendered from the index notebook, papermill tags kept by nbdev_clean,
+notebooks clean and exported."""
+import json, subprocess, sys
+import nbformat
+
+def run(args, cwd, **kw): return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, **kw)
+
+def test_readme_is_rendered_from_index(root):
+    r = run([sys.executable, 'tools/render_readme.py', '--check'], root)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+def test_nbdev_clean_keeps_papermill_parameters_tag(root, bin_dir, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('data_root = None', metadata={'tags': ['parameters'], 'scrolled': True})
+    nb.cells = [cell]
+    path = root / 'nbs' / f'_tmp_tag_check_{tmp_path.name}.ipynb'
+    nbformat.write(nb, path)
+    try:
+        r = run([bin_dir / 'nbdev_clean', '--fname', path], root)
+        assert r.returncode == 0, r.stderr
+        meta = json.loads(path.read_text())['cells'][0]['metadata']
+    finally: path.unlink()
+    assert meta == {'tags': ['parameters']}  # tags kept, other cell metadata cleaned
+
+def test_every_numbered_notebook_exports_a_module(root):
+    for nb_path in sorted((root / 'nbs').glob('[0-9][0-9]_*.ipynb')):
+        src = nb_path.read_text()
+        assert '#| default_exp' in src, f'{nb_path.name} declares no module'
