@@ -7,7 +7,7 @@ PYTHON ?= python3
 # nbdev_test runs notebooks in parallel processes: one torch thread each keeps 2 cores from thrashing.
 NB_WORKERS ?= 2
 
-.PHONY: install test test-fast sync-check nbtest pytest demo notebooks readme bench clean
+.PHONY: install test test-fast sync-check nbtest pytest docs-deps docs-check demo notebooks readme bench clean
 
 $(STAMP): setup.py settings.ini
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ $(STAMP): setup.py settings.ini
 
 install: $(STAMP)
 
-## the whole suite: package/notebook sync, notebook tests (slow ones included), pytest
-test: install sync-check
+## the whole suite: package/notebook sync, notebook tests (slow ones included), pytest (docs check included)
+test: install sync-check docs-deps
 	$(MAKE) --no-print-directory nbtest NBTEST_FLAGS="--flags slow"
 	$(MAKE) --no-print-directory pytest
 
@@ -35,6 +35,16 @@ nbtest: install
 
 pytest: install
 	$(BIN)/python -m pytest tests $(PYTEST_FLAGS)
+
+## Chromium for the offline docs check (tests/test_docs.py); installed from Debian's packages when we are root
+docs-deps:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "Chromium not found and not installable here: the docs check will be skipped (apt-get install chromium)"
+
+## render every notebook to HTML and open the key pages in headless Chromium (Quarto-free check of the site)
+docs-check: install docs-deps
+	$(BIN)/python tools/docs_check.py
 
 ## the main job on the built-in data (today: what exists of it, see README)
 DEMO_OUT ?= runs/demo
