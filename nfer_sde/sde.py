@@ -10,8 +10,8 @@ from torch import Tensor
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['EpsFn', 'linear_beta_schedule', 'VPSDE', 'respaced_timesteps', 'analytic_x0_var', 'sample_ancestral', 'sample_ddim',
-           'gaussian_eps']
+__all__ = ['EpsFn', 'linear_beta_schedule', 'VPSDE', 'clip_x0', 'respaced_timesteps', 'analytic_x0_var', 'sample_ancestral',
+           'sample_ddim', 'gaussian_eps']
 
 # %% ../nbs/01_sde.ipynb #a2b7338d
 def linear_beta_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 0.02) -> Tensor:
@@ -79,6 +79,13 @@ def eps_to_score(self: VPSDE, eps: Tensor, t) -> Tensor:
 def score_to_eps(self: VPSDE, score: Tensor, t) -> Tensor:
     "Noise prediction $\\epsilon = -\\sqrt{1-\\bar\\alpha_t}\\, \\nabla_x \\log q(x_t)$."
     return -score * (1 - _per_image(self.alpha_bar(t), score)).sqrt()
+
+# %% ../nbs/01_sde.ipynb #7214f544
+def clip_x0(eps_fn, sde: VPSDE, lo: float = -1., hi: float = 1.):
+    "Wrap a noise predictor so that its $\\hat x_0$ is clipped to [lo, hi]: $\\epsilon' = \\epsilon(x_t, \\mathrm{clip}(\\hat x_0))$ (DDPM's `clip_denoised`)."
+    def clipped(x: Tensor, t: Tensor) -> Tensor:
+        return sde.x0_to_eps(x, t, sde.eps_to_x0(x, t, eps_fn(x, t)).clamp(lo, hi))
+    return clipped
 
 # %% ../nbs/01_sde.ipynb #50c7da23
 def respaced_timesteps(t0: int, n_steps: int) -> Tensor:

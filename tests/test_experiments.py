@@ -1,0 +1,61 @@
+"""The experiment notebooks end to end, headless with papermill, at a tiny size: on the built-in data through
+`run_demo`, and on a fake Oulu-CASIA tree that goes through dlib alignment first, as a user's copy would."""
+import shutil
+import numpy as np, pandas as pd, pytest
+from PIL import Image
+
+TINY = dict(folds=2, sampler_steps=3,
+            overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8},
+            fer_overrides={'epochs': 2, 'min_epochs': 1, 'patience': 1})
+
+@pytest.mark.slow
+def test_demo_runs_every_experiment(tmp_path, capsys):
+    from nfer_sde.pipeline import run_demo, METHODS
+    table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
+    methods = ['gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde']
+    assert list(table.index) == ['real NIR only'] + methods
+    assert {'FER accuracy', 'SSIM', 'landmark NME', 'expression consistency'} <= set(table.columns)
+    for name in ('fer_accuracy', 'translation_quality', 'ablation'):
+        assert (tmp_path / f'{name}.ipynb').exists()
+    assert (tmp_path / 'fer_accuracy' / 'fer_accuracy.png').exists()
+    assert (tmp_path / 'translation_quality' / 'translations.png').exists()
+    sweeps = pd.read_csv(tmp_path / 'ablation' / 'ablation_sweeps.csv')
+    assert set(sweeps.sweep) >= {'t0 / T', 'steps (NFE)'}
+    record = pd.read_json(tmp_path / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
+    assert record['data_kind'].startswith('built-in synthetic') and record['params']['folds'] == 2
+    out = capsys.readouterr().out
+    assert 'Main table' in out and 'not Oulu-CASIA' in out
+    # a second run reuses every network, translation and FER run: same table
+    again = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
+    pd.testing.assert_frame_equal(again, table)
+
+def fake_oulu_tree(root, n_subjects=3):
+    "Oulu-CASIA's layout, filled with built-in faces rendered large enough for dlib's detector."
+    from nfer_sde.synthetic import build_dataset
+    from nfer_sde.datasets import read_manifest
+    df = read_manifest(build_dataset(root / 'render', n_subjects=n_subjects, size=160, frames_per_sequence=1, progress=False))
+    for r in df.itertuples():
+        d = root / 'OriginalImg' / ('NI' if r.modality == 'NIR' else 'VL') / r.illumination.title() / f'P{int(r.subject[1:]):03d}' / r.expression.title()
+        d.mkdir(parents=True, exist_ok=True)
+        Image.open(r.path).convert('L' if r.modality == 'NIR' else 'RGB').save(d / f'{r.frame:03d}.jpeg', quality=95)
+    shutil.rmtree(root / 'render')
+    return root / 'OriginalImg'
+
+@pytest.mark.slow
+def test_oulu_layout_end_to_end(tmp_path):
+    import papermill as pm
+    from nfer_sde.faces import preprocess_dataset
+    from nfer_sde.pipeline import experiments_dir
+    oulu = fake_oulu_tree(tmp_path / 'oulu')
+    aligned = tmp_path / 'aligned'
+    preprocess_dataset(oulu, aligned, size=32, last_k=1, progress=False)
+    out = tmp_path / 'out'; out.mkdir()
+    params = {**TINY, 'data_root': str(aligned), 'out_dir': str(out / 'fer_accuracy'), 'work_dir': str(out / 'work'),
+              'progress': False, 'methods': ['gray', 'nfer-sde']}
+    params['overrides'] = {k: v for k, v in params['overrides'].items() if k != 'n_subjects'}
+    pm.execute_notebook(experiments_dir() / 'fer_accuracy.ipynb', out / 'fer_accuracy.ipynb', parameters=params,
+                        cwd=str(experiments_dir()), progress_bar=False)
+    acc = pd.read_csv(out / 'fer_accuracy' / 'fer_accuracy_folds.csv')
+    assert set(acc['training set']) == {'real NIR only', '+ gray', '+ nfer-sde'} and len(acc) == 6
+    record = pd.read_json(out / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
+    assert record['data_kind'] == 'user data'
