@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, json, os, random, tempfile
 from pathlib import Path
+from typing import Iterable, Optional
 import numpy as np
 import torch
 
@@ -13,7 +14,7 @@ import torch
 __all__ = ['BT601', 'EXPRESSIONS', 'MODALITIES', 'ILLUMINATIONS', 'N_LANDMARKS', 'LANDMARK_GROUPS', 'OUTER_EYE_CORNERS',
            'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor', 'tensor_to_uint8', 'InputError',
            'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'atomic_write_json', 'atomic_save_image']
+           'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target', 'remove_stale_temps']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -145,3 +146,19 @@ def atomic_save_image(img, path, **kwargs):
     "Save a PIL image to `path` atomically, in the format its suffix names."
     fmt = Path(path).suffix.lstrip('.').upper().replace('JPG', 'JPEG')
     with atomic_write(path) as f: img.save(f, format=fmt, **kwargs)
+
+# %% ../nbs/00_core.ipynb #705ce280
+def temp_target(name: str) -> Optional[str]:
+    "The file name that the `atomic_write` temporary file `name` (`.<target>.<random>.tmp`) was written for, else None."
+    if not (name.startswith('.') and name.endswith('.tmp')): return None
+    target, _, rand = name[1:-len('.tmp')].rpartition('.')
+    return target or None
+
+def remove_stale_temps(folder, names: Optional[Iterable[str]] = None) -> list[Path]:
+    "Remove the temporary files that killed `atomic_write`s left in `folder` for the files `names` (all when None)."
+    folder, wanted = Path(folder), None if names is None else set(names)
+    if not folder.is_dir(): return []
+    stale = [p for p in folder.iterdir() if (t := temp_target(p.name)) and (wanted is None or t in wanted) and p.is_file()]
+    for p in stale:
+        with contextlib.suppress(FileNotFoundError): p.unlink()
+    return stale

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.models import resnet18
 from tqdm.auto import tqdm
-from .core import (EXPRESSIONS, InputError, atomic_write_json, atomic_write_text, atomic_save,
+from .core import (EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text, atomic_save,
                            default_device, seed_everything)
 
 # %% auto #0
@@ -354,7 +354,9 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
         check_disjoint(fold['train'], fold['test'])
         check_extra_subjects(extra_for_fold(extra, i), fold['train'], i)
     _write_folds(out_dir, folds)
-    run_dir = out_dir / f'fer_{_slug(name)}'
+    run_dir, slug = out_dir / f'fer_{_slug(name)}', _slug(name)
+    remove_stale_temps(run_dir)  # what a killed run of this name left half-written
+    remove_stale_temps(out_dir, [f'fer_{slug}.json', f'fer_{slug}.csv', f'fer_{slug}_confusion.csv'])
     x_all, y_all = load_images(nir, config.size, progress, 'NIR images')
     subjects = nir['subject'].astype(str).to_numpy()
     results = []

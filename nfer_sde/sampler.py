@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_sampler.ipynb #15de6783
 from __future__ import annotations
-import hashlib, json, os
+import collections, hashlib, json, os
 from dataclasses import dataclass, field, fields
 from fastcore.basics import patch
 from pathlib import Path
@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 from torch import Tensor, nn
-from .core import to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json
+from .core import (to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
+                           remove_stale_temps)
 from .datasets import read_manifest, write_manifest, scan_oulu_casia
 from .sde import VPSDE, EpsFn, _per_image, _step_times, clip_x0, respaced_timesteps
 from .energies import (Energy, EVAL_POINTS, noisy_pair, tweedie_pair, low_pass, lowpass_factor, scale_weight, WEIGHT_SCALING,
@@ -338,6 +339,12 @@ def output_manifest(df: pd.DataFrame, out_dir: Path, method: str, size: int) -> 
     return out
 
 # %% ../nbs/08_sampler.ipynb #6fb29a8b
+def _remove_stale_images(folder: Path, keys: list[str]):
+    "Remove what killed writes of these images (this shard's only: other shards may be writing theirs) left behind."
+    names_by_folder = collections.defaultdict(set)
+    for key in keys: names_by_folder[(folder / key).parent].add(Path(key).name)
+    for sub, names in names_by_folder.items(): remove_stale_temps(sub, names)
+
 def translate_dataset(source,  # a folder of VIS images, or a manifest CSV whose VIS rows are translated
                       out_dir,  # receives images/, manifest.csv, translation.json, shards/
                       method: str = 'nfer-sde',  # a key of `METHODS`
@@ -376,6 +383,7 @@ def translate_dataset(source,  # a folder of VIS images, or a manifest CSV whose
     mine = list(range(rank, len(batches), world_size))
     done = lambda j: all((out / 'images' / df.key[i]).exists() for i in batches[j])
     todo = [j for j in mine if not done(j)]
+    _remove_stale_images(out / 'images', [df.key[i] for j in todo for i in batches[j]])
     bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f'{method} {rank + 1}/{world_size}', disable=not progress, position=rank)
     for j in todo:
         vis = torch.stack([load_vis(df.path[i], size) for i in batches[j]])

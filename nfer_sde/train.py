@@ -16,7 +16,7 @@ from torch import nn, Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm import tqdm
 from fastcore.imports import IN_NOTEBOOK
-from .core import (InputError, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
+from .core import (InputError, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
                            atomic_write_text, atomic_save_image, EXPRESSIONS, N_LANDMARKS)
 from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
 from .unet import UNet, DomainClassifier, score_net_config
@@ -337,6 +337,8 @@ def _fit(model, loss_fn, data, out, cfg, meta, sample_fn, resume, progress, rank
         raise InputError(f"the training data has {len(data)} items, fewer than one batch ({cfg.batch_size}).", None, "Use more data or a smaller batch_size.")
     if ckpt_path.exists() and not resume:
         raise InputError("this folder already holds a training checkpoint.", ckpt_path, "Pass resume=True (--resume) to continue it, or choose another folder.")
+    if main:  # only rank 0 writes here: every temporary file is a leftover of a killed run
+        for folder in (out, out / 'samples'): remove_stale_temps(folder)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(device, memory_format=fmt)
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None

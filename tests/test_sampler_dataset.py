@@ -65,12 +65,16 @@ def test_resume_after_kill(vis_folder):
     os.kill(p.pid, signal.SIGKILL); p.wait()
     written = images(out)
     assert 3 <= len(written) < N_IMAGES and not (out / 'manifest.csv').exists()
+    missing = sorted({f'images/S{i % 2}/{i}.png' for i in range(N_IMAGES)} - set(written))[0]
+    left_by_kill = (out / missing).parent / f'.{Path(missing).name}.k1ll3d_x.tmp'  # as a kill inside atomic_write leaves
+    left_by_kill.write_bytes(b'half an image')
     steps = []
     assert translate_dataset(src, out, 'sdedit', score_net=ns['build_net'](), size=32, batch_size=1, n_steps=4,
                              progress=False, callback=steps.append) == out / 'manifest.csv'
     assert len(steps) <= 4 * (N_IMAGES - len(written) + 1)  # only what was missing (and the batch cut short) was redone
     same_outputs(out, ref)
     assert len(pd.read_csv(out / 'manifest.csv')) == N_IMAGES
+    assert not list(out.rglob('*.tmp'))  # the resumed run cleaned up what the kill left
 
 @pytest.mark.slow
 def test_two_processes_under_torchrun_cover_every_image_once(vis_folder):

@@ -49,6 +49,7 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
     assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
     ck_step = state(killed)['step']
     assert 0 < ck_step < 60 and ck_step % 5 == 0
+    (killed / '.checkpoint.pt.k1ll3d_x.tmp').write_bytes(b'half a checkpoint')  # what a kill inside atomic_save leaves
     r = train(killed)  # without --resume: refuses to overwrite
     assert r.returncode == 2 and '--resume' in r.stderr
     r = train(killed, '--resume')
@@ -59,4 +60,4 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
     assert json.loads(r.stdout.splitlines()[-1])['digest'] == digest_whole  # the returned (EMA) network too
     steps = [json.loads(l)['step'] for l in (killed / 'log.jsonl').read_text().splitlines()]
     assert steps == list(range(1, 61))  # each step logged once, though steps after the checkpoint ran twice
-    assert not [p for p in killed.rglob('*.tmp')]  # no half-written files left by the kill
+    assert not list(killed.rglob('*.tmp'))  # the resumed run removed what the kill left half-written
