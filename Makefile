@@ -7,7 +7,7 @@ PYTHON ?= python3
 # nbdev_test runs notebooks in parallel processes: one torch thread each keeps 2 cores from thrashing.
 NB_WORKERS ?= 2
 
-.PHONY: install test test-fast sync-check nbtest pytest docs-deps docs-check demo notebooks readme bench clean
+.PHONY: install test test-fast sync-check nbtest pytest docs-deps docs-check demo publish-demo notebooks readme bench clean
 
 $(STAMP): setup.py settings.ini
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,14 +49,19 @@ docs-check: install docs-deps
 ## the main job: the three experiment notebooks (quick profile) on the built-in data, then the main table
 DEMO_OUT ?= runs/demo
 demo: install
-	$(BIN)/python -c 'from nfer_sde.pipeline import run_demo; run_demo("$(DEMO_OUT)")'
+	$(BIN)/nfer-sde demo $(DEMO_OUT)
+
+## copy what a from-scratch `make demo` measured (main table, translations figure) into nbs/index.ipynb and README.md
+publish-demo: install
+	$(BIN)/python tools/publish_demo.py $(DEMO_OUT)
+	$(BIN)/nbdev_clean --fname nbs/index.ipynb
+	$(BIN)/python tools/render_readme.py
 
 ## re-execute the numbered notebooks in place so that their saved outputs (the docs' figures) are current
-## (the experiment notebooks are executed by papermill: `make demo` writes them under runs/demo)
+## (cells marked `#| eval: false` keep their saved outputs; the experiment notebooks are executed by papermill:
+## `make demo` writes them under runs/demo)
 notebooks: install
-	for nb in $(or $(NB),nbs/[0-9]*.ipynb); do \
-	  MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; done
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python tools/run_notebooks.py $(or $(NB),nbs/[0-9]*.ipynb)
 	$(BIN)/nbdev_clean
 	$(BIN)/nbdev_export
 

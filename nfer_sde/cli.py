@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_cli.ipynb #0ffd9404
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, shlex, sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 import numpy as np
@@ -76,7 +76,7 @@ def align_photos(df,  # rows with `path` (the photo) and `key` (relative output 
                  progress: bool = True) -> tuple['pd.DataFrame', 'pd.DataFrame']:
     "Align every photo of `df` into `dst`: the rows kept (their `path` now the crop, `landmarks` in its pixels) and the skipped ones (`path`, `reason`)."
     import pandas as pd
-    from tqdm.auto import tqdm
+    from nfer_sde.core import progress_bar
     from nfer_sde.core import InputError, atomic_save_image, atomic_write_json
     from nfer_sde.datasets import parse_landmarks
     from nfer_sde.synthetic import format_landmarks
@@ -88,7 +88,7 @@ def align_photos(df,  # rows with `path` (the photo) and `key` (relative output 
                          f"Translate into another folder, or delete {dst} to align again.")
     state = {'size': size, 'align': align, 'done': state.get('done', {}), 'skipped': state.get('skipped', {})}
     todo = [r for r in df.itertuples() if not ((r.key in state['done'] and (dst / r.key).exists()) or r.path in state['skipped'])]
-    for n, r in enumerate(tqdm(todo, desc='aligning faces' if align else 'copying images', unit='img', disable=not progress)):
+    for n, r in enumerate(progress_bar(todo, desc='aligning faces' if align else 'copying images', unit='img', disable=not progress)):
         try: img = open_photo(r.path)
         except InputError as e: state['skipped'][r.path] = f'unreadable: {error_message(e)}'; continue
         L = find_landmarks(img) if align else None
@@ -301,7 +301,7 @@ def fer_command(a: argparse.Namespace) -> int:
 def demo_command(a: argparse.Namespace) -> int:
     "`nfer-sde demo`: the whole study on the built-in data (or `--data`) at the `--profile`, via `pipeline.run_demo`."
     from nfer_sde.pipeline import run_demo
-    run_demo(a.out, profile=a.profile, **({'data_root': a.data} if a.data else {}))
+    run_demo(a.out, profile=a.profile, command=shlex.join([PROG, *sys.argv[1:]]), **({'data_root': a.data} if a.data else {}))
     return 0
 
 # %% ../nbs/12_cli.ipynb #a19d2911

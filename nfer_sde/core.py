@@ -13,8 +13,9 @@ import torch
 # %% auto #0
 __all__ = ['BT601', 'EXPRESSIONS', 'MODALITIES', 'ILLUMINATIONS', 'N_LANDMARKS', 'LANDMARK_GROUPS', 'OUTER_EYE_CORNERS',
            'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor', 'tensor_to_uint8', 'InputError',
-           'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target', 'remove_stale_temps']
+           'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'progress_bar', 'atomic_write',
+           'atomic_save', 'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target',
+           'remove_stale_temps']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -98,6 +99,13 @@ def default_device() -> torch.device:
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #5a7a4d02
+def progress_bar(iterable=None, **kwargs):
+    "A `tqdm` bar: `tqdm.auto`'s (a widget in Jupyter), or the text one where `$NFER_SDE_PROGRESS` is `text`."
+    if os.environ.get('NFER_SDE_PROGRESS') == 'text': from tqdm.std import tqdm
+    else: from tqdm.auto import tqdm
+    return tqdm(iterable, **kwargs)
 
 # %% ../nbs/00_core.ipynb #0f9960c6
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm.auto import tqdm
+from .core import progress_bar
 from .core import N_LANDMARKS, InputError, atomic_save_image, atomic_write_json, atomic_write_text
 from .synthetic import FRAMING, format_landmarks
 from .datasets import open_image, parse_landmarks, read_manifest, scan_oulu_casia, write_manifest
@@ -139,7 +139,7 @@ def preprocess_dataset(source, dst, size: int = 64,
     out_rel = [Path(p).relative_to(base).with_suffix('.png').as_posix() for p in df.path]
     save_state = lambda: atomic_write_json(state_path, state)
     todo = [i for i, r in enumerate(out_rel) if not ((r in state['done'] and (dst / r).exists()) or df.path[i] in state['failed'])]
-    with tqdm(total=len(df), initial=len(df) - len(todo), desc='aligning faces', unit='img', disable=not progress) as bar:
+    with progress_bar(total=len(df), initial=len(df) - len(todo), desc='aligning faces', unit='img', disable=not progress) as bar:
         for n, i in enumerate(todo):
             try:
                 img = open_image(df.path[i])

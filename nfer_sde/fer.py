@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.models import resnet18
-from tqdm.auto import tqdm
+from .core import progress_bar
 from .core import (EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text, atomic_save,
                            default_device, seed_everything)
 
@@ -231,7 +231,7 @@ def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] a
     steps_per_epoch = max(1, math.ceil(len(x) / config.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.1)
     best, best_state, best_epoch, history, stale = None, None, None, [], 0
-    bar = tqdm(range(config.epochs), desc=f'FER {config.arch}', disable=not progress, leave=False)
+    bar = progress_bar(range(config.epochs), desc=f'FER {config.arch}', disable=not progress, leave=False)
     for epoch in bar:
         model.train(); perm, losses = torch.randperm(len(x), generator=g), []
         for i in range(0, len(x), config.batch_size):
@@ -289,7 +289,7 @@ def load_images(df: pd.DataFrame, size: int, progress: bool = False, desc: str =
     "The images of manifest rows `df` as one (N, 1, size, size) tensor in [-1, 1], and their class indices (N,)."
     if len(df) == 0: return torch.zeros(0, 1, size, size), torch.zeros(0, dtype=torch.long)
     ds = ImageDataset(df.reset_index(drop=True), size=size, channels=1)
-    items = [ds[i] for i in tqdm(range(len(ds)), desc=desc, disable=not progress, leave=False)]
+    items = [ds[i] for i in progress_bar(range(len(ds)), desc=desc, disable=not progress, leave=False)]
     return torch.stack([it['image'] for it in items]), torch.tensor([int(it['label']) for it in items])
 
 def _as_manifest(m, what: str = 'manifest') -> pd.DataFrame:
@@ -360,7 +360,7 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
     x_all, y_all = load_images(nir, config.size, progress, 'NIR images')
     subjects = nir['subject'].astype(str).to_numpy()
     results = []
-    for i, fold in enumerate(tqdm(folds, desc=f'folds ({name})', disable=not progress)):
+    for i, fold in enumerate(progress_bar(folds, desc=f'folds ({name})', disable=not progress)):
         ex = extra_for_fold(extra, i)
         key = _fingerprint(asdict(config), fold, sorted(map(str, ex['path'])), nir['path'].astype(str).tolist())
         path, model_path = run_dir / f'fold_{i:02d}.json', run_dir / f'fold_{i:02d}.pt'
@@ -382,7 +382,7 @@ def _write_summary(out_dir: Path, name: str, results: list[dict], config: FERCon
     atomic_write_text(out_dir / f'fer_{slug}.csv', table.to_csv(index=False))
     atomic_write_text(out_dir / f'fer_{slug}_confusion.csv',
                       pd.DataFrame(cm, index=list(EXPRESSIONS), columns=list(EXPRESSIONS)).rename_axis('true \\ predicted').to_csv())
-    summary = dict(name=name, k=len(results), mean_accuracy=float(acc.mean()), std_accuracy=float(acc.std()),
+    summary = dict(name=name, k=len(results), mean_accuracy=float(acc.mean()), std_accuracy=float(acc.std(ddof=1)) if len(acc) > 1 else 0.,
                    fold_accuracy=acc.tolist(), n_extra=int(table['n_extra'].sum()), confusion=cm.tolist(),
                    classes=list(EXPRESSIONS), config=asdict(config))
     atomic_write_json(out_dir / f'fer_{slug}.json', summary)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_pipeline.ipynb #2ebae6cc
 from __future__ import annotations
-import json, platform, subprocess, sys, time
+import contextlib, json, os, platform, subprocess, sys, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,9 +23,10 @@ from .train import train_domain_classifier, train_heatmap_net, train_score_net
 # %% auto #0
 __all__ = ['PROFILES', 'REAL', 'EXPERIMENTS', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'nets_needed',
            'train_fold_nets', 'method_nets', 'translation_sources', 'translate_fold', 'rows_at', 'paired_truth',
-           'landmark_fn', 'source_landmarks', 'fold_quality', 'load_vis_images', 'plot_panels', 'run_record',
-           'write_table', 'mean_std', 'Study', 'prepare_study', 'fer_study', 'real_fer_model', 'quality_study',
-           'experiments_dir', 'main_table', 'run_demo']
+           'landmark_fn', 'source_landmarks', 'fold_quality', 'load_vis_images', 'plot_panels', 'cpu_name',
+           'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'Study', 'prepare_study',
+           'fer_study', 'real_fer_model', 'quality_study', 'experiments_dir', 'main_table', 'text_progress_bars',
+           'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 @dataclass(frozen=True)
@@ -36,12 +37,12 @@ class Profile:
     frames: int = 2  # peak frames kept per sequence
     folds: int = 3  # subject-independent folds
     score_net: str = 'tiny'  # preset of `unet.score_net_config`
-    score_steps: int = 500  # training steps of each score network
+    score_steps: int = 1000  # training steps of each score network
     heatmap_steps: int = 300
     domain_steps: int = 200
     batch_size: int = 16
     sampler_steps: int = 20  # respaced reverse steps from t0
-    translate_illuminations: tuple = ('strong',)  # which VIS sessions of the training subjects are translated
+    translate_illuminations: tuple = ILLUMINATIONS  # which VIS sessions of the training subjects are translated
     fer: str = 'tiny'  # profile of `fer.fer_config`
 
 PROFILES = {
@@ -209,13 +210,23 @@ def plot_panels(panels: dict, row_labels: Sequence[str] = ()):
     return fig
 
 # %% ../nbs/14_pipeline.ipynb #270d9dfd
+def cpu_name() -> str:
+    "The CPU's model name (from /proc/cpuinfo on Linux), else what `platform` knows."
+    info = Path('/proc/cpuinfo')
+    names = [l.split(':', 1)[1].strip() for l in info.read_text().splitlines() if l.startswith('model name')] if info.exists() else []
+    return names[0] if names else (platform.processor() or platform.machine())
+
+def machine_description() -> str:
+    "What a time was measured on: CPU, cores, torch threads, GPU."
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ', no GPU'
+    return f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads{gpu}"
+
 def run_record(params: dict, manifest, profile: Profile) -> dict:
     "What produced a table: parameters, profile, data, versions and machine."
     return {'params': params, 'profile': asdict(profile), 'data': str(manifest),
             'data_kind': 'built-in synthetic data (not Oulu-CASIA)' if is_builtin(manifest) else 'user data',
             'nfer_sde': nfer_sde.__version__, 'torch': torch.__version__, 'python': platform.python_version(),
-            'machine': f"{platform.machine()}, {torch.get_num_threads()} threads, "
-                       f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}",
+            'machine': machine_description(),
             'time': time.strftime('%Y-%m-%d %H:%M:%S')}
 
 def write_table(table: pd.DataFrame, out_dir, name: str, record: dict) -> Path:
@@ -230,6 +241,13 @@ def mean_std(values: pd.DataFrame, by: str) -> pd.DataFrame:
     g = values.groupby(by, sort=False)
     mean, std = g.mean(numeric_only=True), g.std(numeric_only=True).fillna(0)
     return pd.DataFrame({c: [f"{a:.3f} ± {b:.3f}" for a, b in zip(mean[c], std[c])] for c in mean.columns}, index=mean.index)
+
+def markdown_table(table: pd.DataFrame) -> str:
+    "`table` (index included) as a GitHub-flavoured Markdown table."
+    rows = [[str(table.index.name or '')] + [str(c) for c in table.columns]]
+    rows += [[str(i)] + [str(v) for v in r] for i, r in zip(table.index, table.itertuples(index=False))]
+    lines = ['| ' + ' | '.join(r) + ' |' for r in rows]
+    return '\n'.join([lines[0], '|' + '---|' * len(rows[0]), *lines[1:]])
 
 # %% ../nbs/14_pipeline.ipynb #0dc72bc9
 @dataclass
@@ -256,6 +274,9 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
     save_folds(split, work / 'folds.json', k=profile.folds, seed=seed, manifest=str(manifest))
     need, nets, translations = nets_needed(methods), [], {m: [] for m in methods}
     for i in (range(len(split)) if folds is None else folds):
+        if progress:  # on stderr, in order with the progress bars
+            print(f"fold {i + 1}/{len(split)}: networks {sorted(need)}" + (f", translations {list(methods)}" if translate else ''),
+                  file=sys.stderr, flush=True)
         fold_nets = train_fold_nets(df, split[i], work / 'nets' / f'fold_{i:02d}', profile, need, seed, progress)
         nets.append(fold_nets)
         if not translate: continue
@@ -312,21 +333,44 @@ def main_table(out_dir) -> pd.DataFrame:
     quality = pd.read_csv(out / 'translation_quality' / 'translation_quality.csv', index_col=0)
     acc.index = [i.removeprefix('+ ') for i in acc.index]
     keep = [c for c in ('SSIM', 'PSNR', 'landmark NME', 'expression consistency') if c in quality.columns]
-    return acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[keep], how='left').fillna('')
+    return acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[keep], how='left').fillna('').rename_axis('method')
 
-def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progress: bool = True, **params) -> pd.DataFrame:
+@contextlib.contextmanager
+def text_progress_bars():
+    "Within: kernels started by this process draw text progress bars (see `core.progress_bar`)."
+    before = os.environ.get('NFER_SDE_PROGRESS')
+    os.environ['NFER_SDE_PROGRESS'] = 'text'
+    try: yield
+    finally:
+        if before is None: del os.environ['NFER_SDE_PROGRESS']
+        else: os.environ['NFER_SDE_PROGRESS'] = before
+
+def demo_summary(table: pd.DataFrame, record: dict) -> str:
+    "The main table in Markdown, with the data, command, time and machine that produced it (the README's results)."
+    how = 'from scratch' if record['from_scratch'] else 'resumed: the time covers the last invocation only'
+    return (f"{record['data']}, profile `{record['profile']}`; mean ± std over subject-independent folds.  \n"
+            f"`{record['command']}`, {record['finished']}: {record['minutes']} min ({how}) on {record['machine']}; "
+            f"nfer_sde {record['nfer_sde']}, torch {record['torch']}.\n\n" + markdown_table(table) + '\n')
+
+def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progress: bool = True,
+             command: str = 'run_demo()',  # how the run was started, for the record
+             **params) -> pd.DataFrame:
     "Run the three experiment notebooks with papermill, print the main table and where everything is; return the table."
     import papermill as pm
     if data_root is not None and not Path(data_root).exists():
         raise InputError('does not exist.', data_root, 'Pass the aligned data folder (see `nfer-sde preprocess`) or its manifest.csv.')
     out, nbs, t_start = Path(out_dir).resolve(), experiments_dir(), time.time()
+    from_scratch = not (out / 'work').exists()
     out.mkdir(parents=True, exist_ok=True)
     common = {'profile': profile, 'data_root': None if data_root is None else str(data_root), 'work_dir': str(out / 'work'),
               'progress': progress, **params}
-    for name in EXPERIMENTS:
-        print(f"[demo] running {name} ...", flush=True)
-        pm.execute_notebook(nbs / f'{name}.ipynb', out / f'{name}.ipynb', parameters={**common, 'out_dir': str(out / name)},
-                            cwd=str(nbs), progress_bar=progress, request_save_on_cell_execute=False)
+    for i, name in enumerate(EXPERIMENTS, 1):
+        print(f"[demo] {i}/{len(EXPERIMENTS)} {name}: {out / name}.ipynb", flush=True)
+        with text_progress_bars():  # the kernels' own bars, streamed here: papermill's would only count cells
+            pm.execute_notebook(nbs / f'{name}.ipynb', out / f'{name}.ipynb', parameters={**common, 'out_dir': str(out / name)},
+                                cwd=str(nbs), progress_bar=False, stdout_file=sys.stdout if progress else None,
+                                stderr_file=sys.stderr if progress else None,
+                                request_save_on_cell_execute=False)
     table = main_table(out)
     minutes = (time.time() - t_start) / 60
     data = 'built-in synthetic data (not Oulu-CASIA)' if data_root is None else str(data_root)
@@ -335,4 +379,9 @@ def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progre
     print(f"\nDone in {minutes:.1f} min. Executed notebooks: {out}/<experiment>.ipynb; tables (CSV, JSON) and figures (PNG): "
           f"{out}/<experiment>/; networks, translations and FER runs: {out / 'work'}")
     atomic_write_text(out / 'main_table.txt', f"{data}, profile {profile}, {minutes:.1f} min\n\n" + table.to_string() + '\n')
+    record = dict(command=command, profile=profile, data=data, minutes=round(minutes, 1), from_scratch=from_scratch,
+                  machine=machine_description(), finished=time.strftime('%Y-%m-%d %H:%M'), nfer_sde=nfer_sde.__version__,
+                  torch=torch.__version__)
+    atomic_write_text(out / 'main_table.md', demo_summary(table, record))
+    atomic_write_json(out / 'demo.json', {'run': record, 'table': json.loads(table.to_json(orient='index'))})
     return table

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
+from .core import progress_bar
 from torch import Tensor, nn
 from .core import (to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
                            remove_stale_temps)
@@ -384,7 +384,7 @@ def translate_dataset(source,  # a folder of VIS images, or a manifest CSV whose
     done = lambda j: all((out / 'images' / df.key[i]).exists() for i in batches[j])
     todo = [j for j in mine if not done(j)]
     _remove_stale_images(out / 'images', [df.key[i] for j in todo for i in batches[j]])
-    bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f'{method} {rank + 1}/{world_size}', disable=not progress, position=rank)
+    bar = progress_bar(total=len(mine), initial=len(mine) - len(todo), desc=f'{method} {rank + 1}/{world_size}', disable=not progress, position=rank)
     for j in todo:
         vis = torch.stack([load_vis(df.path[i], size) for i in batches[j]])
         dev = _device_of(tr.score_net, tr.heatmap_net, tr.domain_classifier) or torch.device('cpu')

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm.auto import tqdm
+from .core import progress_bar
 from .core import (EXPRESSIONS, ILLUMINATIONS, N_LANDMARKS, InputError, atomic_save_image, atomic_write_json,
                            atomic_write_text, tensor_to_uint8)
 
@@ -802,7 +802,7 @@ def build_dataset(root, n_subjects: int = 80, size: int = 64, frames_per_sequenc
     ill_of = lambda sc: ILLUMINATIONS[sc['session']['illumination']]
     rel = [{m: image_path(m, ill_of(sc), sc['subject'], sc['expression'], sc['frame']) for m in ('VIS', 'NIR')} for sc in scenes]
     todo = [i for i, r in enumerate(rel) if not ((root / r['VIS']).exists() and (root / r['NIR']).exists())]
-    with tqdm(total=len(scenes), initial=len(scenes) - len(todo), desc='rendering pairs', unit='pair', disable=not progress) as bar, \
+    with progress_bar(total=len(scenes), initial=len(scenes) - len(todo), desc='rendering pairs', unit='pair', disable=not progress) as bar, \
          ThreadPoolExecutor(8) as pool:  # writes wait on fsync, so several overlap
         for start in range(0, len(todo), batch_size):
             idx = todo[start:start + batch_size]

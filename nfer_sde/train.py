@@ -14,7 +14,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
-from tqdm import tqdm
+from .core import progress_bar
 from fastcore.imports import IN_NOTEBOOK
 from .core import (InputError, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
                            atomic_write_text, atomic_save_image, EXPRESSIONS, N_LANDMARKS)
@@ -359,7 +359,7 @@ def _fit(model, loss_fn, data, out, cfg, meta, sample_fn, resume, progress, rank
     last_good = step if ckpt_path.exists() else None
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None) if world > 1 else model
     batches = _batches(data, sampler, per_rank, step, cfg)
-    bar = tqdm(total=cfg.steps, initial=step, disable=not (progress and main), desc=meta.get('task', 'train'), dynamic_ncols=True,
+    bar = progress_bar(total=cfg.steps, initial=step, disable=not (progress and main), desc=meta.get('task', 'train'), dynamic_ncols=True,
                mininterval=0.5 if sys.stderr.isatty() else 10)  # a log file or notebook gets a line every 10 s
     log = open(log_path, 'a', encoding='utf-8') if main else None
     rate = None

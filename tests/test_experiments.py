@@ -1,8 +1,13 @@
 """The experiment notebooks end to end, headless with papermill, at a tiny size: on the built-in data through
 `run_demo`, and on a fake Oulu-CASIA tree that goes through dlib alignment first, as a user's copy would."""
-import shutil
+import shutil, sys
+from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tools'))
+from publish_demo import publish
 
 TINY = dict(folds=2, sampler_steps=3,
             overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8},
@@ -25,9 +30,18 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     assert record['data_kind'].startswith('built-in synthetic') and record['params']['folds'] == 2
     out = capsys.readouterr().out
     assert 'Main table' in out and 'not Oulu-CASIA' in out
+    summary = (tmp_path / 'main_table.md').read_text()
+    assert 'not Oulu-CASIA' in summary and '| real NIR only |' in summary and 'from scratch' in summary
+    docs = tmp_path / 'docs'; docs.mkdir()
+    shutil.copy(ROOT / 'nbs' / 'index.ipynb', docs)
+    publish(tmp_path, docs)
+    index = (docs / 'index.ipynb').read_text()
+    assert '| nfer-sde |' in index and 'images/demo_translations.png' in index and (docs / 'images' / 'demo_translations.png').exists()
     # a second run reuses every network, translation and FER run: same table
     again = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
     pd.testing.assert_frame_equal(again, table)
+    assert 'resumed' in (tmp_path / 'main_table.md').read_text()
+    with pytest.raises(SystemExit, match='was resumed'): publish(tmp_path, docs)  # its time would not be a whole run's
 
 def fake_oulu_tree(root, n_subjects=3):
     "Oulu-CASIA's layout, filled with built-in faces rendered large enough for dlib's detector."

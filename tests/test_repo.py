@@ -26,3 +26,16 @@ def test_every_numbered_notebook_exports_a_module(root):
     for nb_path in sorted((root / 'nbs').glob('[0-9][0-9]_*.ipynb')):
         src = nb_path.read_text()
         assert '#| default_exp' in src, f'{nb_path.name} declares no module'
+
+def test_run_notebooks_skips_cells_nbdev_does_not_evaluate(root, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    saved = nbformat.v4.new_output('stream', name='stdout', text='trained for an hour\n')
+    nb.cells = [nbformat.v4.new_code_cell('print(1 + 1)'),
+                nbformat.v4.new_code_cell("#| eval: false\nraise SystemExit('would train for an hour')", outputs=[saved])]
+    path = tmp_path / 'n.ipynb'
+    nbformat.write(nb, path)
+    r = run([sys.executable, root / 'tools' / 'run_notebooks.py', path], root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].outputs[0].text == '2\n'
+    assert cells[1].outputs == [saved]  # not run; its saved output kept

@@ -2,7 +2,8 @@
 
 Renders every notebook in `nbs/` to HTML with nbconvert from its saved outputs (no execution), fails on error
 outputs saved in a notebook, opens the index and the sampler pages in headless Chromium with every network
-request blocked, fails on JavaScript errors in those pages, and saves a screenshot of each.
+request blocked, fails on JavaScript errors and images that do not load in those pages, and saves a screenshot
+of each.
 
     python tools/docs_check.py [--out _site_check] [--chromium /usr/bin/chromium]
 """
@@ -33,6 +34,7 @@ def render_all(out: Path) -> list[str]:
         dest = out/path.relative_to(ROOT/'nbs').with_suffix('.html')
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(html, encoding='utf-8')
+    if (ROOT/'nbs'/'images').is_dir(): shutil.copytree(ROOT/'nbs'/'images', out/'images', dirs_exist_ok=True)  # figures the markdown links
     return problems
 
 def browse(out: Path, chromium: str) -> list[str]:
@@ -52,6 +54,8 @@ def browse(out: Path, chromium: str) -> list[str]:
             page.on('pageerror', lambda e, errors=errors: errors.append(str(e)))
             page.goto(page_path.as_uri(), wait_until='load')
             if not page.locator('h1').count(): errors.append('no title (h1) on the page')
+            broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+            errors += [f"image does not load: {src}" for src in broken]
             page.screenshot(path=str(out/'screenshots'/f'{name}.png'))
             problems += [f"{name}.html: {e}" for e in errors]
             page.close()

@@ -1,0 +1,60 @@
+"""Put what `make demo` measured into the documentation: the main table (with its command, time and machine) and
+the figure of translations go into the "Results on the built-in data" section of `nbs/index.ipynb`, then the
+README is re-rendered. The numbers are copied from the run's own files, never typed.
+
+    python tools/publish_demo.py [runs/demo]     # what `make publish-demo` runs after `make demo`
+"""
+import json, sys
+from pathlib import Path
+import nbformat
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURE = Path('images') / 'demo_translations.png'  # relative to nbs/, where the docs and the README find it
+HEADING = '## Results on the built-in data'
+MAX_WIDTH = 1000  # px: enough to read the faces, small enough for the repository
+
+def results_cell(summary_md: str) -> str:
+    "The index's results section: what the demo is, the figure, the measured table and its provenance."
+    return f"""{HEADING}
+
+These come from the project's **built-in synthetic data** (rendered faces, see `02_synthetic`): they show that
+the pipeline works end to end and how the methods compare on that data. They are **not results on Oulu-CASIA**.
+Rerun them with `make demo` (seeded: the same machine gives the same numbers); the table is
+`runs/demo/main_table.md`, the per-fold tables, confusion matrices and ablations are beside it.
+
+![VIS source, its gray version, each method's translation and the true NIR image of the same face (built-in data)]({FIGURE.as_posix()})
+
+{summary_md.strip()}
+
+FER accuracy: a NIR classifier trained on the fold's real NIR training images plus each method's translations
+of the same subjects' VIS images, tested on held-out subjects' real NIR. SSIM and PSNR compare each translation
+with the true NIR image of the same face; landmark NME is the normalised distance between the source's landmarks
+and those found on the translation; expression consistency is the accuracy of a classifier trained on real NIR
+only on the translations. Each ± is the spread over the folds (sample standard deviation): with the `quick`
+profile's 3 folds of 6 held-out subjects, a difference smaller than it is not evidence either way. The ablations
+(`runs/demo/ablation/`: each energy and the conditioning removed, energies on the Tweedie estimate, sweeps of t0,
+steps and weights) are measured on fold 0. `make demo` runs the `quick` profile (32 px, 3 folds, networks trained
+for about a minute each) so that it ends well within half an hour on a laptop CPU; the paper's protocol is the
+`paper` profile."""
+
+def publish(run_dir: Path, nbs: Path = ROOT / 'nbs'):
+    "Copy the figure and the table of the demo run in `run_dir` into `nbs`/index.ipynb's results section."
+    record = json.loads((run_dir / 'demo.json').read_text())['run']
+    if not record['from_scratch']:
+        sys.exit(f"{run_dir}: this demo run was resumed, so its time covers only the last invocation. "
+                 f"Delete {run_dir} and run `make demo` again before publishing its time.")
+    figure = Image.open(run_dir / 'translation_quality' / 'translations.png').convert('RGB')
+    if figure.width > MAX_WIDTH: figure = figure.resize((MAX_WIDTH, round(figure.height * MAX_WIDTH / figure.width)), Image.LANCZOS)
+    (nbs / FIGURE).parent.mkdir(exist_ok=True)
+    figure.save(nbs / FIGURE, optimize=True)
+    index = nbs / 'index.ipynb'
+    nb = nbformat.read(index, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == 'markdown' and c.source.startswith(HEADING)]
+    if len(cells) != 1: sys.exit(f"{index}: expected one markdown cell starting with {HEADING!r}, found {len(cells)}.")
+    cells[0].source = results_cell((run_dir / 'main_table.md').read_text())
+    nbformat.write(nb, index)
+    print(f"updated {index} and {nbs / FIGURE} from {run_dir}")
+
+if __name__ == '__main__':
+    publish(Path(sys.argv[1] if len(sys.argv) > 1 else 'runs/demo').resolve())
