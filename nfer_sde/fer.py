@@ -22,8 +22,8 @@ from .core import (EXPRESSIONS, InputError, remove_stale_temps, atomic_write_jso
 __all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_PROFILES', 'weights_dirs', 'find_weights',
            'require_weights', 'FERNet', 'stem_stride', 'InputNorm', 'resnet18_fer', 'small_cnn_fer', 'build_fer_net',
            'save_fer', 'load_fer', 'augment_batch', 'FERConfig', 'fer_config', 'predict', 'confusion_matrix',
-           'train_fer', 'LeakageError', 'check_extra_subjects', 'split_validation', 'extra_for_fold', 'load_images',
-           'fer_protocol', 'protocol_table', 'plot_confusion']
+           'train_fer', 'LeakageError', 'check_extra_subjects', 'split_validation', 'real_nir_subjects',
+           'extra_for_fold', 'load_images', 'fer_protocol', 'protocol_table', 'plot_confusion']
 
 # %% ../nbs/10_fer.ipynb #fb37575d
 WEIGHTS_ENV = 'NFER_SDE_WEIGHTS'  # environment variable: a folder of pretrained weight files
@@ -170,6 +170,7 @@ class FERConfig:
     dropout: float = 0.2  # before the linear head
     augment: bool = True  # `augment_batch` on every training batch
     val_fraction: float = 0.2  # share of the training subjects held out for early stopping
+    real_nir_fraction: float = 1.  # share of the other training subjects whose real NIR is trained on (< 1: the low-NIR regime)
     seed: int = 0
 
     def build(self) -> FERNet:
@@ -279,6 +280,14 @@ def split_validation(train_subjects: Sequence[str], fraction: float = 0.15, seed
     val = set(np.random.default_rng(seed).choice(subjects, n_val, replace=False).tolist()) if n_val else set()
     return [s for s in subjects if s not in val], sorted(val)
 
+def real_nir_subjects(fit_subjects: Sequence[str], fraction: float = 1., seed: int = 0) -> list[str]:
+    "The subjects whose real NIR images are trained on: a seeded `fraction` of `fit_subjects` (at least one)."
+    subjects = sorted(map(str, fit_subjects))
+    if not 0 < fraction <= 1: raise ValueError(f"real_nir_fraction must be in (0, 1], not {fraction}")
+    if fraction == 1: return subjects
+    n = max(1, round(fraction * len(subjects)))
+    return sorted(np.random.default_rng(seed).choice(subjects, n, replace=False).tolist())
+
 def extra_for_fold(extra: Optional[pd.DataFrame], fold: int) -> pd.DataFrame:
     "The rows of the extra images used by fold `fold`: those whose `fold` is `fold`, or all rows without that column."
     if extra is None: return pd.DataFrame(columns=['path', 'subject', 'expression'])
@@ -320,15 +329,16 @@ def _run_fold(i, fold, x_all, y_all, subjects, extra, config, device, progress, 
     "Train and test the classifier of fold `i`; return its result record."
     cfg = replace(config, seed=config.seed + i)
     fit, val = split_validation(fold['train'], cfg.val_fraction, cfg.seed)
+    real = real_nir_subjects(fit, cfg.real_nir_fraction, cfg.seed)  # the other fit subjects enter through `extra` only
     pick = lambda ss: torch.from_numpy(np.isin(subjects, list(ss)))
     extra = extra[~extra['subject'].astype(str).isin(val)]
     x_extra, y_extra = load_images(extra, cfg.size, progress, 'extra images')
-    x_fit, y_fit = torch.cat([x_all[pick(fit)], x_extra]), torch.cat([y_all[pick(fit)], y_extra])
+    x_fit, y_fit = torch.cat([x_all[pick(real)], x_extra]), torch.cat([y_all[pick(real)], y_extra])
     model, hist = train_fer(x_fit, y_fit, x_all[pick(val)], y_all[pick(val)], cfg, device, progress)
     if model_path is not None: save_fer(model, model_path)
     test = pick(fold['test'])
     y_pred = predict(model, x_all[test]).argmax(1)
-    return dict(fold=i, accuracy=float((y_pred == y_all[test]).float().mean()), n_train_real=int(pick(fit).sum()),
+    return dict(fold=i, accuracy=float((y_pred == y_all[test]).float().mean()), n_train_real=int(pick(real).sum()),
                 n_extra=len(x_extra), n_val=int(pick(val).sum()), n_test=int(test.sum()), epochs=len(hist),
                 best_epoch=int(hist.loc[hist['kept'], 'epoch'].iloc[0]), val_subjects=val, test_subjects=sorted(map(str, fold['test'])),
                 confusion=confusion_matrix(y_all[test], y_pred).tolist())

@@ -288,13 +288,16 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
 # %% ../nbs/14_pipeline.ipynb #bac0e8a8
 REAL = 'real'  # the run without extra images: real NIR only
 
-def fer_study(study: Study, methods: Sequence[str], progress: bool = True, **fer_overrides) -> pd.DataFrame:
+def fer_study(study: Study, methods: Sequence[str], progress: bool = True,
+              real_nir_fraction: float = 1.,  # < 1: the low-NIR regime (`fer.real_nir_subjects`), in its own folder
+              **fer_overrides) -> pd.DataFrame:
     "Per fold and training set (real NIR only, then + each method's translations): the test accuracy, one row each."
-    config, out = fer_config(study.profile.fer, size=study.profile.size, **fer_overrides), study.work_dir / 'fer'
+    config = fer_config(study.profile.fer, size=study.profile.size, real_nir_fraction=real_nir_fraction, **fer_overrides)
+    out = study.work_dir / ('fer' if real_nir_fraction == 1 else f'fer_nir{real_nir_fraction:.2f}')
     rows = []
     for name, extra in [(REAL, None)] + [(m, study.translations[m]) for m in methods]:
         summary = fer_protocol(study.manifest, study.folds, out, extra=extra, name=name, config=config, progress=progress,
-                               save_models=name == REAL)
+                               save_models=name == REAL and real_nir_fraction == 1)
         rows += [{'training set': 'real NIR only' if name == REAL else f'+ {name}', 'fold': i, 'accuracy': a}
                  for i, a in enumerate(summary['fold_accuracy'])]
     return pd.DataFrame(rows)
@@ -331,6 +334,10 @@ def main_table(out_dir) -> pd.DataFrame:
     out = Path(out_dir)
     acc = pd.read_csv(out / 'fer_accuracy' / 'fer_accuracy.csv', index_col=0)
     quality = pd.read_csv(out / 'translation_quality' / 'translation_quality.csv', index_col=0)
+    low = out / 'fer_accuracy' / 'fer_accuracy_low_nir.csv'
+    if low.exists():  # the low-NIR regime, when the notebook ran it
+        fraction = json.loads(low.with_suffix('.json').read_text())['run']['params']['low_nir_fraction']
+        acc = acc.join(pd.read_csv(low, index_col=0).rename(columns={'accuracy': f'FER accuracy, {fraction:.0%} NIR'}))
     acc.index = [i.removeprefix('+ ') for i in acc.index]
     keep = [c for c in ('SSIM', 'PSNR', 'landmark NME', 'expression consistency') if c in quality.columns]
     return acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[keep], how='left').fillna('').rename_axis('method')

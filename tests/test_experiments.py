@@ -19,7 +19,9 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
     methods = ['gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde']
     assert list(table.index) == ['real NIR only'] + methods
-    assert {'FER accuracy', 'SSIM', 'landmark NME', 'expression consistency'} <= set(table.columns)
+    assert {'FER accuracy', 'FER accuracy, 33% NIR', 'SSIM', 'landmark NME', 'expression consistency'} <= set(table.columns)
+    low = pd.read_csv(tmp_path / 'fer_accuracy' / 'fer_accuracy_low_nir_folds.csv')
+    assert len(low) == 2 * 6  # the low-NIR regime ran for every training set on both folds
     for name in ('fer_accuracy', 'translation_quality', 'ablation'):
         assert (tmp_path / f'{name}.ipynb').exists()
     assert (tmp_path / 'fer_accuracy' / 'fer_accuracy.png').exists()
@@ -37,6 +39,7 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     publish(tmp_path, docs)
     index = (docs / 'index.ipynb').read_text()
     assert '| nfer-sde |' in index and 'images/demo_translations.png' in index and (docs / 'images' / 'demo_translations.png').exists()
+    assert 'images/demo_fer_accuracy.png' in index and (docs / 'images' / 'demo_fer_accuracy.png').exists()
     # a second run reuses every network, translation and FER run: same table
     again = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
     pd.testing.assert_frame_equal(again, table)
