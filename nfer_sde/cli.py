@@ -76,8 +76,7 @@ def align_photos(df,  # rows with `path` (the photo) and `key` (relative output 
                  progress: bool = True) -> tuple['pd.DataFrame', 'pd.DataFrame']:
     "Align every photo of `df` into `dst`: the rows kept (their `path` now the crop, `landmarks` in its pixels) and the skipped ones (`path`, `reason`)."
     import pandas as pd
-    from nfer_sde.core import progress_bar
-    from nfer_sde.core import InputError, atomic_save_image, atomic_write_json
+    from nfer_sde.core import progress_bar, InputError, atomic_save_image, atomic_write_json
     from nfer_sde.datasets import parse_landmarks
     from nfer_sde.synthetic import format_landmarks
     dst = Path(dst)

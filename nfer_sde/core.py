@@ -159,7 +159,7 @@ def atomic_save_image(img, path, **kwargs):
 def temp_target(name: str) -> Optional[str]:
     "The file name that the `atomic_write` temporary file `name` (`.<target>.<random>.tmp`) was written for, else None."
     if not (name.startswith('.') and name.endswith('.tmp')): return None
-    target, _, rand = name[1:-len('.tmp')].rpartition('.')
+    target = name[1:-len('.tmp')].rpartition('.')[0]
     return target or None
 
 def remove_stale_temps(folder, names: Optional[Iterable[str]] = None) -> list[Path]:

@@ -10,8 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from PIL import Image
-from .core import progress_bar
-from .core import N_LANDMARKS, InputError, atomic_save_image, atomic_write_json, atomic_write_text
+from .core import progress_bar, N_LANDMARKS, InputError, atomic_save_image, atomic_write_json, atomic_write_text
 from .synthetic import FRAMING, format_landmarks
 from .datasets import open_image, parse_landmarks, read_manifest, scan_oulu_casia, write_manifest
 

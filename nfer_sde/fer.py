@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.models import resnet18
-from .core import progress_bar
-from .core import (EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text, atomic_save,
+from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text, atomic_save,
                            default_device, seed_everything)
 
 # %% auto #0

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from .core import progress_bar
 from torch import Tensor, nn
-from .core import (to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
+from .core import (progress_bar, to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
                            remove_stale_temps)
 from .datasets import read_manifest, write_manifest, scan_oulu_casia
 from .sde import VPSDE, EpsFn, _per_image, _step_times, clip_x0, respaced_timesteps

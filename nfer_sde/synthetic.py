@@ -12,8 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from .core import progress_bar
-from .core import (EXPRESSIONS, ILLUMINATIONS, N_LANDMARKS, InputError, atomic_save_image, atomic_write_json,
+from .core import (progress_bar, EXPRESSIONS, ILLUMINATIONS, N_LANDMARKS, InputError, atomic_save_image, atomic_write_json,
                            atomic_write_text, tensor_to_uint8)
 
 # %% auto #0

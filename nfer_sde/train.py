@@ -14,9 +14,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
-from .core import progress_bar
 from fastcore.imports import IN_NOTEBOOK
-from .core import (InputError, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
+from .core import (progress_bar, InputError, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
                            atomic_write_text, atomic_save_image, EXPRESSIONS, N_LANDMARKS)
 from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
 from .unet import UNet, DomainClassifier, score_net_config

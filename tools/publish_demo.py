@@ -40,7 +40,9 @@ SSIM and PSNR compare each translation
 with the true NIR image of the same face; landmark NME is the normalised distance between the source's landmarks
 and those found on the translation; expression consistency is the accuracy of a classifier trained on real NIR
 only on the translations. Each ± is the spread over the folds (sample standard deviation): with the `quick`
-profile's 3 folds of 6 held-out subjects, a difference smaller than it is not evidence either way. The ablations
+profile's 3 folds of 6 held-out subjects, a difference smaller than it is not evidence either way, and the FER
+classifier's training-seed noise is of the same order (`benchmarks/demo_findings.py` reruns the FER columns
+with several seeds and reports each method's paired gain). The ablations
 (`runs/demo/ablation/`: each energy and the conditioning removed, energies on the Tweedie estimate, sweeps of t0,
 steps and weights) are measured on fold 0. `make demo` runs the `quick` profile (32 px, 3 folds, networks trained
 for about a minute each) so that it ends well within half an hour on a laptop CPU; the paper's protocol is the
