@@ -363,9 +363,9 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
         check_disjoint(fold['train'], fold['test'])
         check_extra_subjects(extra_for_fold(extra, i), fold['train'], i)
     _write_folds(out_dir, folds)
-    run_dir, slug = out_dir / f'fer_{_slug(name)}', _slug(name)
+    run_dir = out_dir / f'fer_{_slug(name)}'
     remove_stale_temps(run_dir)  # what a killed run of this name left half-written
-    remove_stale_temps(out_dir, [f'fer_{slug}.json', f'fer_{slug}.csv', f'fer_{slug}_confusion.csv'])
+    remove_stale_temps(out_dir, [p.name for p in _summary_paths(out_dir, name).values()])
     x_all, y_all = load_images(nir, config.size, progress, 'NIR images')
     subjects = nir['subject'].astype(str).to_numpy()
     results = []
@@ -381,20 +381,25 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
     return _write_summary(out_dir, name, results, config)
 
 # %% ../nbs/10_fer.ipynb #c67bf1cd
+def _summary_paths(out_dir: Path, name: str) -> dict[str, Path]:
+    "The files a run's summary is written to: per-fold table, summed confusion matrix, summary JSON."
+    stem = out_dir / f'fer_{_slug(name)}'
+    return {'table': stem.with_suffix('.csv'), 'confusion': out_dir / f'{stem.name}_confusion.csv', 'summary': stem.with_suffix('.json')}
+
 def _write_summary(out_dir: Path, name: str, results: list[dict], config: FERConfig) -> dict:
     "Write the per-fold table, the summary JSON and the summed confusion matrix of one run; return the summary."
     acc = np.array([r['accuracy'] for r in results])
     cm = np.sum([np.array(r['confusion']) for r in results], axis=0)
     cols = ['fold', 'accuracy', 'n_train_real', 'n_extra', 'n_val', 'n_test', 'epochs', 'best_epoch']
     table = pd.DataFrame([{k: r[k] for k in cols} for r in results])
-    slug = _slug(name)
-    atomic_write_text(out_dir / f'fer_{slug}.csv', table.to_csv(index=False))
-    atomic_write_text(out_dir / f'fer_{slug}_confusion.csv',
+    paths = _summary_paths(out_dir, name)
+    atomic_write_text(paths['table'], table.to_csv(index=False))
+    atomic_write_text(paths['confusion'],
                       pd.DataFrame(cm, index=list(EXPRESSIONS), columns=list(EXPRESSIONS)).rename_axis('true \\ predicted').to_csv())
     summary = dict(name=name, k=len(results), mean_accuracy=float(acc.mean()), std_accuracy=float(acc.std(ddof=1)) if len(acc) > 1 else 0.,
                    fold_accuracy=acc.tolist(), n_extra=int(table['n_extra'].sum()), confusion=cm.tolist(),
                    classes=list(EXPRESSIONS), config=asdict(config))
-    atomic_write_json(out_dir / f'fer_{slug}.json', summary)
+    atomic_write_json(paths['summary'], summary)
     return summary
 
 def protocol_table(out_dir) -> pd.DataFrame:

@@ -4,7 +4,8 @@
 
 # %% ../nbs/14_pipeline.ipynb #2ebae6cc
 from __future__ import annotations
-import contextlib, json, os, platform, subprocess, sys, time
+import json, os, platform, subprocess, sys, time
+from unittest import mock
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,10 +24,10 @@ from .train import train_domain_classifier, train_heatmap_net, train_score_net
 # %% auto #0
 __all__ = ['PROFILES', 'REAL', 'EXPERIMENTS', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'nets_needed',
            'train_fold_nets', 'method_nets', 'translation_sources', 'translate_fold', 'rows_at', 'paired_truth',
-           'landmark_fn', 'source_landmarks', 'fold_quality', 'load_vis_images', 'plot_panels', 'cpu_name',
-           'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'Study', 'prepare_study',
-           'fer_study', 'real_fer_model', 'quality_study', 'experiments_dir', 'main_table', 'text_progress_bars',
-           'demo_summary', 'run_demo']
+           'landmark_fn', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
+           'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'Study',
+           'prepare_study', 'fer_study', 'real_fer_model', 'quality_study', 'experiments_dir', 'main_table',
+           'text_progress_bars', 'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 @dataclass(frozen=True)
@@ -179,11 +180,16 @@ def source_landmarks(df: pd.DataFrame, translated: pd.DataFrame) -> Optional[tor
     if any(m is None for m in marks): return None
     return torch.tensor(np.stack(marks), dtype=torch.float32)
 
+def fold_real_nir(df: pd.DataFrame, fold: dict, size: int) -> torch.Tensor:
+    "The real NIR images of the fold's training subjects: what the distances compare the translations with."
+    return load_images(df[(df.modality == 'NIR') & df.subject.isin(fold['train'])], size)[0]
+
 def fold_quality(df: pd.DataFrame, fold: dict, translated: pd.DataFrame, nets: FoldNets, fer_model: nn.Module,
-                 profile: Profile, seed: int = 0) -> dict:
+                 profile: Profile, seed: int = 0,
+                 real: Optional[torch.Tensor] = None) -> dict:  # `fold_real_nir`, when the caller scores several methods
     "Every translation metric for one method on one fold."
     x, labels = load_images(translated, profile.size)
-    real = load_images(df[(df.modality == 'NIR') & df.subject.isin(fold['train'])], profile.size)[0]
+    real = fold_real_nir(df, fold, profile.size) if real is None else real
     return translation_metrics(x, real=real, truth=paired_truth(df, translated, profile.size), labels=labels,
                                source_landmarks=source_landmarks(df, translated), landmark_fn=landmark_fn(nets.heatmap),
                                fer_model=fer_model, kid_subset_size=min(100, len(x), len(real)), seed=seed)
@@ -312,11 +318,11 @@ def quality_study(study: Study, methods: Sequence[str], folds: Optional[Sequence
     "Per fold and method: every translation metric (`fold_quality`), one row each."
     rows = []
     for j, i in enumerate(range(len(study.folds)) if folds is None else folds):
-        fer_model = real_fer_model(study, i)
+        fer_model, real = real_fer_model(study, i), fold_real_nir(study.df, study.folds[i], study.profile.size)
         for m in methods:
             t = study.translations[m]
             rows.append({'method': m, 'fold': i, **fold_quality(study.df, study.folds[i], t[t.fold == i].reset_index(drop=True),
-                                                                study.nets[j], fer_model, study.profile)})
+                                                                study.nets[j], fer_model, study.profile, real=real)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_pipeline.ipynb #b6ad11b0
@@ -342,15 +348,9 @@ def main_table(out_dir) -> pd.DataFrame:
     keep = [c for c in ('SSIM', 'PSNR', 'landmark NME', 'expression consistency') if c in quality.columns]
     return acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[keep], how='left').fillna('').rename_axis('method')
 
-@contextlib.contextmanager
 def text_progress_bars():
     "Within: kernels started by this process draw text progress bars (see `core.progress_bar`)."
-    before = os.environ.get('NFER_SDE_PROGRESS')
-    os.environ['NFER_SDE_PROGRESS'] = 'text'
-    try: yield
-    finally:
-        if before is None: del os.environ['NFER_SDE_PROGRESS']
-        else: os.environ['NFER_SDE_PROGRESS'] = before
+    return mock.patch.dict(os.environ, NFER_SDE_PROGRESS='text')
 
 def demo_summary(table: pd.DataFrame, record: dict) -> str:
     "The main table in Markdown, with the data, command, time and machine that produced it (the README's results)."
