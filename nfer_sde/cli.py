@@ -13,11 +13,11 @@ from fastcore.imports import IN_NOTEBOOK
 
 # %% auto #0
 __all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'DETECT_MAX_SIDE', 'SMALL_SIDE', 'ALIGNED_MAX_SIDE', 'NETWORK_CLASSES',
-           'TRAIN_EXAMPLES', 'error_message', 'note', 'find_landmarks', 'open_photo', 'align_photo', 'align_photos',
-           'write_test_photos', 'looks_aligned', 'needs_alignment', 'checkpoint_file', 'load_network', 'checkpoint_sde',
-           'parse_weights', 'translation_networks', 'translation_source', 'translate_command', 'data_command',
-           'preprocess_command', 'fer_command', 'demo_command', 'train_command', 'HelpFormatter', 'add_command',
-           'build_parser', 'main']
+           'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'error_message', 'note', 'find_landmarks', 'open_photo', 'align_photo',
+           'align_photos', 'write_test_photos', 'looks_aligned', 'needs_alignment', 'checkpoint_file', 'load_network',
+           'checkpoint_sde', 'trained_on_builtin', 'parse_weights', 'translation_networks', 'translation_source',
+           'translate_command', 'data_command', 'preprocess_command', 'fer_command', 'demo_command', 'train_command',
+           'HelpFormatter', 'add_command', 'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #706c195e
 PROG = 'nfer-sde'
@@ -175,6 +175,17 @@ def checkpoint_sde(meta: dict) -> 'VPSDE':
     from nfer_sde.sde import VPSDE
     return VPSDE(**meta['sde']) if 'sde' in meta else VPSDE()
 
+# %% ../nbs/12_cli.ipynb #3b9e1c02
+BUILTIN_NOTE = ("the networks were trained on the built-in synthetic data (rendered faces), not on real VIS/NIR photos: "
+                "real photos are inputs they have never seen")
+
+def trained_on_builtin(meta: dict) -> bool:
+    "Whether a checkpoint's `meta` says its network learned from the built-in data: its `builtin` flag, else training subjects all named as the renderer names them."
+    import re
+    if isinstance(meta.get('builtin'), bool): return meta['builtin']
+    subjects = meta.get('train_subjects') or []
+    return bool(subjects) and all(re.fullmatch(r'S\d{3,}', str(s)) for s in subjects)
+
 # %% ../nbs/12_cli.ipynb #457d3cdc
 def parse_weights(items: Optional[Sequence[str]]) -> dict[str, float]:
     "Energy weights from `NAME=VALUE` strings, e.g. `['landmark=2', 'frequency=0.5']`."
@@ -188,25 +199,29 @@ def parse_weights(items: Optional[Sequence[str]]) -> dict[str, float]:
 
 # %% ../nbs/12_cli.ipynb #ee339a2a
 def translation_networks(method: str, checkpoint=None, heatmap=None, domain=None, device=None) -> tuple[dict, 'VPSDE']:
-    "The networks `method` needs, from the checkpoints given (keyword arguments of `sampler.build_translator`), and the score net's SDE."
+    "The networks `method` needs, from the checkpoints given (keyword arguments of `sampler.build_translator`), and the score net's SDE; notes once if they learned from the built-in data."
     from nfer_sde.core import InputError
     from nfer_sde.sampler import get_method
-    preset, nets, meta = get_method(method), {}, {}
+    preset, nets, meta, metas = get_method(method), {}, {}, []
     def need(what, option, fix):
         return InputError(f"method {method!r} needs {what}.", None, f"Pass {option}, or {fix}.")
     if preset.score_net:
         if checkpoint is None: raise need(f'a trained {preset.score_net} score network', '--checkpoint (the run folder of `nfer-sde train score`)',
                                           'use --method gray')
         nets['score_net'], meta = load_network(checkpoint, 'score', device)
+        metas.append(meta)
     elif checkpoint is not None: note(f"method {method!r} uses no score network: --checkpoint is ignored")
     if 'landmark' in preset.energies:
         if heatmap is None: raise need('a heatmap network for its landmark energy', "--heatmap (the run folder of `nfer-sde train heatmap`, or 'fan')",
                                        "use --method nfer-sde/no-landmark")
-        nets['heatmap_net'] = load_network(heatmap, 'heatmap', device)[0]
+        nets['heatmap_net'], m = load_network(heatmap, 'heatmap', device)
+        metas.append(m)
     if 'realistic' in preset.energies:
         if domain is None: raise need('a VIS/NIR domain classifier for its realistic energy', '--domain (the run folder of `nfer-sde train domain`)',
                                       'use another method')
-        nets['domain_classifier'] = load_network(domain, 'domain', device)[0]
+        nets['domain_classifier'], m = load_network(domain, 'domain', device)
+        metas.append(m)
+    if any(trained_on_builtin(m) for m in metas): note(BUILTIN_NOTE)  # once, however many of them did
     return nets, checkpoint_sde(meta)
 
 # %% ../nbs/12_cli.ipynb #c229d41f
@@ -285,7 +300,7 @@ def preprocess_command(a: argparse.Namespace) -> int:
 def fer_command(a: argparse.Namespace) -> int:
     "`nfer-sde fer`: the subject-independent k-fold FER protocol (`fer.fer_protocol`) on a manifest's NIR images."
     from nfer_sde.datasets import read_manifest, subject_folds
-    from nfer_sde.fer import fer_config, fer_protocol, protocol_table
+    from nfer_sde.fer import fer_config, fer_protocol, protocol_summary
     df = read_manifest(a.manifest)
     folds = subject_folds(df, k=a.folds, seed=a.fold_seed)[:a.max_folds]
     overrides = dict(arch=a.arch, size=a.size, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, pretrained=a.pretrained, seed=a.seed)
@@ -293,7 +308,7 @@ def fer_command(a: argparse.Namespace) -> int:
     s = fer_protocol(df, folds, a.out, extra=a.extra, name=a.name, config=config, device=a.device,
                      progress=not a.no_progress, save_models=a.save_models)
     print(f"{s['name']}: accuracy {s['mean_accuracy']:.3f} ± {s['std_accuracy']:.3f} over {s['k']} of {a.folds} folds; results in {a.out}")
-    print(protocol_table(a.out)[['mean', 'std', 'extra images']].round(3).to_string())
+    print(protocol_summary(a.out)[['mean', 'std', 'extra images']].round(3).to_string())
     return 0
 
 # %% ../nbs/12_cli.ipynb #e76d93df
@@ -403,7 +418,7 @@ def _translate_parser(sub):
     p.add_argument('--steps', type=int, default=50, help='reverse steps from t0 to 0')
     p.add_argument('--step', choices=['ancestral', 'ddim'], default='ancestral', help='reverse step')
     p.add_argument('--eta', type=float, default=0., help="DDIM's noise (0: deterministic)")
-    p.add_argument('--point', choices=['noisy', 'tweedie'], default='noisy', help='where the energies are evaluated')
+    p.add_argument('--point', choices=['noisy', 'tweedie'], help="where the energies are evaluated (default: the method's: 'tweedie' for nfer-sde, 'noisy' for egsde)")
     p.add_argument('--size', type=int, help="side of the translated images (default: the score network's, else 64)")
     p.add_argument('--batch-size', type=int, default=16, help='images per batch')
     p.add_argument('--seed', type=int, default=0, help='seed of the noise')

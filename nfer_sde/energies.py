@@ -4,18 +4,21 @@
 
 # %% ../nbs/07_energies.ipynb #4fcda407
 from __future__ import annotations
-import math
+import functools, math
 from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from fastcore.basics import patch
 from .core import to_gray
 from .sde import VPSDE
 
 # %% auto #0
-__all__ = ['Energy', 'EVAL_POINTS', 'WEIGHT_SCALING', 'squared_distance', 'gaussian_sigma', 'gaussian_blur', 'fft_high_pass',
-           'high_pass', 'FrequencyEnergy', 'lowpass_factor', 'low_pass', 'FaithfulEnergy', 'LandmarkEnergy',
-           'cosine_similarity', 'RealisticEnergy', 'noisy_pair', 'tweedie_pair', 'energy_gradient', 'scale_weight']
+__all__ = ['Energy', 'EVAL_POINTS', 'CURVATURE_FLOOR', 'WEIGHT_SCALING', 'squared_distance', 'gaussian_sigma', 'gaussian_taps',
+           'mirror_pad', 'gaussian_blur', 'fft_high_pass', 'high_pass', 'FrequencyEnergy', 'lowpass_factor', 'low_pass',
+           'FaithfulEnergy', 'LandmarkEnergy', 'cosine_similarity', 'RealisticEnergy', 'noisy_pair', 'tweedie_pair',
+           'energy_gradient', 'high_pass_norm', 'axis_matrix', 'low_pass_norm', 'estimate_curvature',
+           'energy_curvature', 'scale_weight']
 
 # %% ../nbs/07_energies.ipynb #3fc0bb28
 Energy = Callable[[Tensor, Tensor, Tensor], Tensor]  # E(y, x_src, t) -> (N,), differentiable in y
@@ -29,13 +32,23 @@ def gaussian_sigma(cutoff: float, size: int) -> float:
     "Blur $\\sigma$ (pixels) whose high-pass $1 - e^{-2\\pi^2\\sigma^2 f^2}$ is 1/2 at `cutoff` cycles per image of side `size`."
     return math.sqrt(math.log(2) / 2) / (math.pi * cutoff / size)
 
+def gaussian_taps(sigma: float, h: int, w: int, dtype=torch.float32, device=None) -> Tensor:
+    "The blur's normalised taps $g_{-r..r}$, $r = \\lceil 3\\sigma \\rceil$ (at most the image side minus 1)."
+    r = max(1, min(math.ceil(3 * sigma), min(h, w) - 1))
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=dtype, device=device) ** 2 / (2 * sigma**2))
+    return k / k.sum()
+
+def mirror_pad(x: Tensor, r: int, dim: int) -> Tensor:
+    "Pad `x` by `r` on both ends of `dim` with its half-sample mirror image (d c b a | a b c d | d c b a)."
+    n = x.shape[dim]
+    return torch.cat([x.narrow(dim, 0, r).flip(dim), x, x.narrow(dim, n - r, r).flip(dim)], dim)
+
 def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    "Separable Gaussian blur $G_\\sigma * x$ of an NCHW tensor, borders reflected."
-    r = max(1, min(math.ceil(3 * sigma), min(x.shape[-2:]) - 1))
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma**2))
-    k = (k / k.sum()).view(1, 1, 1, -1).expand(x.shape[1], 1, 1, -1)
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='reflect'), k, groups=x.shape[1])
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode='reflect'), k.transpose(-1, -2), groups=x.shape[1])
+    "Separable Gaussian blur $G_\\sigma * x$ of an NCHW tensor, borders mirrored (a symmetric matrix, diagonal in the DCT-II basis)."
+    k = gaussian_taps(sigma, *x.shape[-2:], dtype=x.dtype, device=x.device)
+    r, k = len(k) // 2, k.view(1, 1, 1, -1).expand(x.shape[1], 1, 1, -1)
+    x = F.conv2d(mirror_pad(x, r, -1), k, groups=x.shape[1])
+    return F.conv2d(mirror_pad(x, r, -2), k.transpose(-1, -2), groups=x.shape[1])
 
 def fft_high_pass(x: Tensor, cutoff: float) -> Tensor:
     "Ideal high-pass: zero every Fourier coefficient of radius $|f| <$ `cutoff` cycles per image."
@@ -85,22 +98,39 @@ class FaithfulEnergy:
         return squared_distance(low_pass(y, self.factor), low_pass(to_gray(x_src), self.factor))
 
 # %% ../nbs/07_energies.ipynb #1ad40d0f
-class LandmarkEnergy:
-    "Landmark energy $\\mathcal E_l(y, x) = \\sum_{k=1}^{68} \\|H_k(y) - H_k(x)\\|^2$ with the heatmaps $H$ of `heatmap_net` (NFER-SDE)."
-    def __init__(self, heatmap_net: nn.Module):  # any module with forward(x) -> (N, 68, h, w), e.g. landmarks.HeatmapNet
-        self.net, self._src, self._target = heatmap_net, None, None
-    def __repr__(self): return f"LandmarkEnergy({type(self.net).__name__})"
+def _same_times(a: Optional[Tensor], b: Optional[Tensor]) -> bool:
+    "Whether two optional time tensors hold the same values (None only equals None)."
+    if a is None or b is None: return a is None and b is None
+    return a.shape == b.shape and a.device == b.device and torch.equal(a, b)
 
-    def target(self, x_src: Tensor) -> Tensor:
-        "Heatmaps of the source, without gradient; reused while the same (unchanged) source tensor comes back."
-        key = (x_src, x_src._version)
-        if self._src is None or self._src[0] is not key[0] or self._src[1] != key[1]:
-            with torch.no_grad(): self._target = self.net(x_src)
-            self._src = key
+class LandmarkEnergy:
+    "Landmark energy $\\mathcal E_l(y, x) = \\sum_{k=1}^{68} \\|H_k(y) - H_k(x)\\|^2$ with the heatmaps $H$ of `heatmap_net` (NFER-SDE), $H(\\cdot, t)$ if time-conditioned."
+    def __init__(self, heatmap_net: nn.Module):  # forward(x) -> (N, 68, h, w); forward(x, t) if it has `time_conditioned = True`
+        self.net, self._src, self._target = heatmap_net, None, None
+    def __repr__(self): return f"LandmarkEnergy({type(self.net).__name__}{', time-conditioned' if self.time_conditioned else ''})"
+
+    @property
+    def time_conditioned(self) -> bool:
+        "Whether the heatmap network takes the noise level: `forward(y_t, t)`."
+        return bool(getattr(self.net, 'time_conditioned', False))
+
+    def heatmaps(self, x: Tensor, t: Optional[Tensor] = None) -> Tensor:
+        "$H(x)$, or $H(x, t)$ for a time-conditioned network."
+        if not self.time_conditioned: return self.net(x)
+        if t is None: raise ValueError("this heatmap network is time-conditioned: pass the timesteps t of the images")
+        return self.net(x, t)
+
+    def target(self, x_src: Tensor, t: Optional[Tensor] = None) -> Tensor:
+        "Heatmaps of the source, without gradient; reused while the same unchanged source tensor (and, time-conditioned, the same times) comes back."
+        tk = t.detach().clone() if self.time_conditioned and t is not None else None
+        s = self._src
+        if s is None or s[0] is not x_src or s[1] != x_src._version or not _same_times(s[2], tk):
+            with torch.no_grad(): self._target = self.heatmaps(x_src, t)
+            self._src = (x_src, x_src._version, tk)
         return self._target
 
     def __call__(self, y: Tensor, x_src: Tensor, t: Tensor) -> Tensor:
-        return squared_distance(self.net(y), self.target(x_src))
+        return squared_distance(self.heatmaps(y, t), self.target(x_src, t))
 
 # %% ../nbs/07_energies.ipynb #7711aaa5
 def cosine_similarity(a: Tensor, b: Tensor) -> Tensor:
@@ -110,7 +140,7 @@ def cosine_similarity(a: Tensor, b: Tensor) -> Tensor:
 
 class RealisticEnergy:
     "EGSDE's realistic energy $\\mathcal E_s(y, x, t) = \\cos(f_\\phi(y, t), f_\\phi(x, t))$ (EGSDE eq. 5), or $-\\log p_\\phi(\\mathrm{NIR} \\mid y, t)$."
-    def __init__(self, classifier: nn.Module,  # forward(x, t) -> logits (N, 2); optional features(x, t)
+    def __init__(self, classifier: nn.Module,  # forward(x, t) -> logits (N, 2); features(x, t) -> (N, C, h, w) if it has one
                  kind: str = 'cosine',  # 'cosine' (EGSDE) or 'log-prob' (classifier guidance)
                  target: int = 1):  # class to pull towards for 'log-prob' (1 = NIR)
         if kind not in ('cosine', 'log-prob'): raise ValueError(f"unknown realistic-energy kind {kind!r}: use 'cosine' or 'log-prob'")
@@ -118,7 +148,7 @@ class RealisticEnergy:
     def __repr__(self): return f"RealisticEnergy({type(self.classifier).__name__}, kind={self.kind!r})"
 
     def features(self, x: Tensor, t: Tensor) -> Tensor:
-        "The classifier's domain features $f_\\phi(x, t)$: its `features` method if any, else its logits."
+        "The classifier's domain features $f_\\phi(x, t)$: its `features` method (spatial, EGSDE's) if any, else its logits."
         return self.classifier.features(x, t) if hasattr(self.classifier, 'features') else self.classifier(x, t)
 
     def __call__(self, y: Tensor, x_src: Tensor, t: Tensor) -> Tensor:
@@ -143,6 +173,79 @@ def energy_gradient(E: Energy, y: Tensor, x_src: Tensor, t: Tensor) -> Tensor:
     with torch.enable_grad():
         y = y.detach().requires_grad_(True)
         return torch.autograd.grad(E(y, x_src, t).sum(), y)[0]
+
+# %% ../nbs/07_energies.ipynb #d297a314
+@functools.lru_cache(maxsize=None)
+def high_pass_norm(cutoff: float, kind: str, h: int, w: int) -> float:
+    "$\\|\\mathcal H\\|_2$ of `high_pass(., cutoff, kind)` on h x w images: $\\max |1 - \\hat G(\\pi m/h)\\hat G(\\pi m'/w)|$, or 1 for the FFT mask."
+    if kind == 'fft':
+        fy, fx = torch.fft.fftfreq(h) * h, torch.fft.fftfreq(w) * w
+        return float(((fy[:, None] ** 2 + fx[None, :] ** 2) >= cutoff**2).any())  # an orthogonal projection (or 0)
+    if kind != 'gaussian': raise ValueError(f"unknown high-pass kind {kind!r}: use 'gaussian' or 'fft'")
+    g = gaussian_taps(gaussian_sigma(cutoff, w), h, w, torch.float64)
+    j = torch.arange(len(g), dtype=torch.float64) - len(g) // 2
+    G = lambda n: (g * torch.cos(math.pi * torch.arange(n, dtype=torch.float64)[:, None] / n * j)).sum(1)  # DCT-II eigenvalues
+    return (1 - G(h)[:, None] * G(w)[None]).abs().max().item()
+
+def axis_matrix(op: Callable[[Tensor], Tensor], h: int, w: int, dim: int) -> Tensor:
+    "The 1-D matrix $M$ along `dim` (-2 or -1) of a separable linear map of h x w images that keeps constants: op(X) = M_h X M_w^T."
+    n, cols = (h, w)[dim], []
+    for idx in torch.arange(n).split(64):
+        e = torch.zeros(len(idx), 1, h, w, dtype=torch.float64)
+        if dim == -2: e[torch.arange(len(idx)), 0, idx, :] = 1
+        else: e[torch.arange(len(idx)), 0, :, idx] = 1
+        out = op(e)
+        cols.append(out[:, 0, :, 0] if dim == -2 else out[:, 0, 0, :])
+    return torch.cat(cols).T
+
+@functools.lru_cache(maxsize=None)
+def low_pass_norm(factor: int, h: int, w: int) -> float:
+    "$\\|\\phi_N\\|_2 = \\|M_h\\|_2\\|M_w\\|_2$ of `low_pass(., factor)` on h x w images (separable: a Kronecker product)."
+    if factor <= 1: return 1.
+    op = lambda x: low_pass(x, factor)
+    return math.prod(torch.linalg.matrix_norm(axis_matrix(op, h, w, d), 2).item() for d in (-2, -1))
+
+def _per_image_constant(k: float, y: Tensor) -> Tensor: return y.new_full((y.shape[0],), k)
+
+@patch
+def curvature(self: FrequencyEnergy, y: Tensor, x_src: Tensor, t: Tensor) -> Tensor:
+    "Largest Hessian eigenvalue of $\\mathcal E_f$ in y, per image: $2\\|\\mathcal H\\|_2^2$ exactly (a linear filter)."
+    return _per_image_constant(2 * high_pass_norm(float(self.cutoff), self.kind, *y.shape[-2:]) ** 2, y)
+
+@patch
+def curvature(self: FaithfulEnergy, y: Tensor, x_src: Tensor, t: Tensor) -> Tensor:
+    "Largest Hessian eigenvalue of $\\mathcal E_i$ in y, per image: $2\\|\\phi_N\\|_2^2$ exactly (a linear filter)."
+    return _per_image_constant(2 * low_pass_norm(int(self.factor), *y.shape[-2:]) ** 2, y)
+
+# %% ../nbs/07_energies.ipynb #6252a194
+CURVATURE_FLOOR = 1e-12  # the smallest curvature returned, so that 1/k stays finite
+
+def _per_image_norm(v: Tensor) -> Tensor: return v.flatten(1).norm(dim=1).clamp(min=1e-30).view(-1, *[1] * (v.dim() - 1))
+
+def estimate_curvature(E: Energy, y: Tensor, x_src: Tensor, t: Tensor,
+                       iters: int = 4,  # power iterations = Hessian-vector products
+                       generator: Optional[torch.Generator] = None,  # start vector's noise; None: one seeded 0
+                      ) -> Tensor:
+    "Power-iteration estimate $|v^\\top \\nabla^2_y \\mathcal E\\, v|$ (N,) of the Hessian's top eigenvalue per image, by double backward (a lower estimate)."
+    if iters < 1: raise ValueError(f"estimate_curvature needs iters >= 1, got {iters}")
+    g = generator if generator is not None else torch.Generator(device=y.device).manual_seed(0)
+    v = torch.randn(y.shape, generator=g, device=g.device, dtype=y.dtype).to(y.device)
+    rq = y.new_zeros(y.shape[0])
+    with torch.enable_grad():
+        y = y.detach().requires_grad_(True)
+        grad, = torch.autograd.grad(E(y, x_src, t).sum(), y, create_graph=True)
+        if not grad.requires_grad: return rq.clamp(min=CURVATURE_FLOOR)  # gradient constant in y: no curvature
+        for i in range(iters):
+            v = v / _per_image_norm(v)
+            hv, = torch.autograd.grad(grad, y, v, retain_graph=i < iters - 1, allow_unused=True)
+            hv = torch.zeros_like(v) if hv is None else hv.detach()
+            rq, v = (v * hv).flatten(1).sum(1), hv
+    return rq.abs().clamp(min=CURVATURE_FLOOR)
+
+def energy_curvature(E: Energy, y: Tensor, x_src: Tensor, t: Tensor, **kw) -> Tensor:
+    "Curvature $k$ (N,) of an energy at y: its exact `curvature` when it has one, else `estimate_curvature(..., **kw)`."
+    if hasattr(E, 'curvature'): return E.curvature(y, x_src, t)
+    return estimate_curvature(E, y, x_src, t, **kw)
 
 # %% ../nbs/07_energies.ipynb #da9de314
 WEIGHT_SCALING = {'faithful': 'pixel', 'frequency': 'pixel', 'landmark': 'pixel', 'realistic': 'pooled'}  # energy -> rule

@@ -102,7 +102,7 @@ def explore(face: dict,  # `builtin_face` or `file_face`
             t0: float = DEFAULTS['t0_fraction'],  # start, as a fraction of the T noise levels
             n_steps: int = 20,  # reverse steps from t0
             weights: Optional[dict] = None,  # energy -> weight; missing: `default_weights`
-            seed: int = 0, point: str = DEFAULTS['point'], step: str = DEFAULTS['step']) -> dict:
+            seed: int = 0, point: Optional[str] = None, step: str = DEFAULTS['step']) -> dict:
     "Translate `face` with `method` and the given weights; the output, each step's energies, the final energies and the maps they compare."
     nets = nets or explorer_networks(size=face['vis'].shape[-1])
     vis, size, preset = face['vis'], face['vis'].shape[-1], get_method(method)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_fer.ipynb #a10d0520
 from __future__ import annotations
-import copy, hashlib, json, math, os, tempfile
+import copy, hashlib, itertools, json, math, os, re, tempfile, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -18,11 +18,12 @@ from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, at
                            default_device, seed_everything)
 
 # %% auto #0
-__all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_PROFILES', 'weights_dirs', 'find_weights',
-           'require_weights', 'FERNet', 'stem_stride', 'InputNorm', 'resnet18_fer', 'small_cnn_fer', 'build_fer_net',
-           'save_fer', 'load_fer', 'augment_batch', 'FERConfig', 'fer_config', 'predict', 'confusion_matrix',
-           'train_fer', 'LeakageError', 'check_extra_subjects', 'split_validation', 'real_nir_subjects',
-           'extra_for_fold', 'load_images', 'fer_protocol', 'protocol_table', 'plot_confusion']
+__all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_CHECKPOINT_FIX', 'FER_PROFILES', 'RUN_COLUMNS',
+           'weights_dirs', 'find_weights', 'require_weights', 'FERNet', 'stem_stride', 'InputNorm', 'resnet18_fer',
+           'small_cnn_fer', 'build_fer_net', 'save_fer', 'load_fer', 'augment_batch', 'FERConfig', 'fer_config',
+           'predict', 'confusion_matrix', 'train_fer', 'LeakageError', 'check_extra_subjects', 'split_validation',
+           'real_nir_subjects', 'fold_split', 'run_seed', 'extra_for_fold', 'load_images', 'run_path', 'fer_protocol',
+           'protocol_table', 'protocol_summary', 'plot_confusion', 'paired_gains', 'format_gain']
 
 # %% ../nbs/10_fer.ipynb #fb37575d
 WEIGHTS_ENV = 'NFER_SDE_WEIGHTS'  # environment variable: a folder of pretrained weight files
@@ -116,17 +117,36 @@ def build_fer_net(arch: str = 'resnet18', **kwargs) -> FERNet:
     return FER_ARCHS[arch](**kwargs)
 
 # %% ../nbs/10_fer.ipynb #7172f994
+FER_CHECKPOINT_FIX = ('Load only files written by nfer_sde.fer.save_fer; for a classifier from elsewhere, retrain it '
+                      '(fer_protocol(..., save_models=True)) instead of trusting its file.')
+
 def save_fer(model: FERNet, path):
-    "Save `model` (weights and the config that rebuilds it) atomically to `path`."
-    atomic_save({'kind': 'fer', 'config': model.config, 'model': model.state_dict()}, path)
+    "Save `model` atomically to `path`: its weights and, as plain values, the config that rebuilds it."
+    config = json.loads(json.dumps(model.config))  # plain values only (fails loudly otherwise): `load_fer` reads them safely
+    atomic_save({'kind': 'fer', 'config': config, 'model': model.state_dict()}, path)
+
+def _refusal(e: Exception) -> str:
+    "What a refused load's message says was wrong, e.g. 'Unsupported global: GLOBAL io.open was not an allowed global by default.'"
+    m = re.search(r'Unsupported .*?(?= Please|\n|$)', str(e))
+    return m.group(0).strip() if m else (str(e).strip().splitlines() or [''])[0][:200]
 
 def load_fer(path, device=None) -> FERNet:
-    "Rebuild a classifier saved by `save_fer`, in evaluation mode."
-    ck = torch.load(path, map_location='cpu', weights_only=False)
-    if not isinstance(ck, dict) or ck.get('kind') != 'fer':
+    "Rebuild a classifier saved by `save_fer`, in evaluation mode; the file is read as tensors and plain values only (no code runs)."
+    path = Path(path)
+    if not path.is_file(): raise InputError('is not a file.', path, FER_CHECKPOINT_FIX)
+    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # anything but tensors and plain values (e.g. a pickle that would run code) is refused unrun
+        raise InputError(f'is not a FER classifier checkpoint that loads safely ({type(e).__name__}: {_refusal(e)}); nothing in it '
+                         'was run.', path, FER_CHECKPOINT_FIX) from None
+    if not (isinstance(ck, dict) and ck.get('kind') == 'fer' and isinstance(ck.get('config'), dict) and 'arch' in ck['config']):
         raise InputError('is not a FER classifier checkpoint.', path, 'Give a file written by nfer_sde.fer.save_fer.')
-    cfg = dict(ck['config']); model = build_fer_net(cfg.pop('arch'), **cfg)
-    model.load_state_dict(ck['model'])
+    cfg = dict(ck['config'])
+    try:
+        model = build_fer_net(cfg.pop('arch'), **cfg)
+        model.load_state_dict(ck['model'])
+    except (TypeError, ValueError, RuntimeError, KeyError, AttributeError) as e:
+        raise InputError(f'holds a classifier this version cannot rebuild ({type(e).__name__}: {_refusal(e)}).', path,
+                         FER_CHECKPOINT_FIX) from None
     return model.to(device or 'cpu').eval()
 
 # %% ../nbs/10_fer.ipynb #b4297c20
@@ -154,7 +174,7 @@ def augment_batch(x: Tensor,  # images (N, C, H, W) in [-1, 1]
 # %% ../nbs/10_fer.ipynb #93393c35
 @dataclass
 class FERConfig:
-    "Every hyperparameter of one classifier run."
+    "Every hyperparameter of one classifier run, and how many seeds the protocol trains per fold."
     arch: str = 'resnet18'  # a key of `FER_ARCHS`
     size: int = 64  # image side in pixels (64..256; 32 in tests)
     width: int = 32  # first-stage width of 'small-cnn' (unused by 'resnet18')
@@ -170,7 +190,8 @@ class FERConfig:
     augment: bool = True  # `augment_batch` on every training batch
     val_fraction: float = 0.2  # share of the training subjects held out for early stopping
     real_nir_fraction: float = 1.  # share of the other training subjects whose real NIR is trained on (< 1: the low-NIR regime)
-    seed: int = 0
+    seed: int = 0  # base seed: of the fold splits (`fold_split`) and of every run's training seed (`run_seed`)
+    seeds: int = 1  # training seeds per fold: `fer_protocol` trains and tests each fold this many times
 
     def build(self) -> FERNet:
         "The untrained network this config describes."
@@ -180,7 +201,7 @@ class FERConfig:
         return build_fer_net(self.arch, **kw)
 
 FER_PROFILES = {
-    'tiny': FERConfig(arch='small-cnn', size=32, width=16, epochs=25, min_epochs=10, patience=6, batch_size=32),
+    'tiny': FERConfig(arch='small-cnn', size=32, width=12, epochs=25, min_epochs=10, patience=6, batch_size=32, seeds=3),
     'cpu': FERConfig(arch='small-cnn', size=64, width=32, epochs=40, min_epochs=15, patience=8),
     'gpu': FERConfig(arch='resnet18', size=128, epochs=60, min_epochs=20, patience=10),
 }
@@ -188,7 +209,9 @@ FER_PROFILES = {
 def fer_config(profile: str = 'cpu', **overrides) -> FERConfig:
     "The named profile of `FER_PROFILES` ('tiny', 'cpu', 'gpu'), with `overrides` applied."
     if profile not in FER_PROFILES: raise ValueError(f"unknown FER profile {profile!r}: choose one of {sorted(FER_PROFILES)}")
-    return replace(FER_PROFILES[profile], **overrides)
+    config = replace(FER_PROFILES[profile], **overrides)
+    if config.seeds < 1: raise ValueError(f"seeds must be at least 1, not {config.seeds}")
+    return config
 
 # %% ../nbs/10_fer.ipynb #fe0e7cea
 @torch.no_grad()
@@ -223,7 +246,7 @@ def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] a
     config = config or fer_config('cpu')
     device = torch.device(device) if device is not None else default_device()
     g = seed_everything(config.seed)
-    model = config.build().to(device)
+    model = config.build().to(device, memory_format=torch.channels_last)  # faster convolutions (*Where the training time goes*)
     x, y = _fit_size(x, config.size), y.long()
     has_val = x_val is not None and len(x_val) > 0
     if has_val: x_val, y_val = _fit_size(x_val, config.size), y_val.long()
@@ -238,7 +261,8 @@ def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] a
             idx = perm[i:i + config.batch_size]
             if len(idx) < 2: continue  # batch norm needs two images
             xb = augment_batch(x[idx], g) if config.augment else x[idx]
-            loss = F.cross_entropy(model(xb.to(device)), y[idx].to(device), label_smoothing=config.label_smoothing)
+            xb = xb.to(device, memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(xb), y[idx].to(device), label_smoothing=config.label_smoothing)
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); losses.append(loss.item())
             if sched.last_epoch + 1 < sched.total_steps: sched.step()
         row = dict(epoch=epoch, train_loss=float(np.mean(losses)) if losses else float('nan'))
@@ -287,6 +311,18 @@ def real_nir_subjects(fit_subjects: Sequence[str], fraction: float = 1., seed: i
     n = max(1, round(fraction * len(subjects)))
     return sorted(np.random.default_rng(seed).choice(subjects, n, replace=False).tolist())
 
+def fold_split(train_subjects: Sequence[str],  # the fold's training subjects
+               fold: int,  # the fold's number
+               config: FERConfig) -> dict[str, list[str]]:
+    "The fold's training subjects as `fit` and `val` (early stopping), and `real`: the fit subjects whose real NIR is trained on; seeded by the fold alone."
+    seed = config.seed + fold  # the same for every training seed and every training set of the fold
+    fit, val = split_validation(train_subjects, config.val_fraction, seed)
+    return dict(fit=fit, val=val, real=real_nir_subjects(fit, config.real_nir_fraction, seed))
+
+def run_seed(config: FERConfig, fold: int, seed: int) -> int:
+    "The training seed of run (`fold`, `seed`): `config.seed + fold + 1000 * seed` (distinct for fewer than 1000 folds)."
+    return config.seed + fold + 1000 * seed
+
 def extra_for_fold(extra: Optional[pd.DataFrame], fold: int) -> pd.DataFrame:
     "The rows of the extra images used by fold `fold`: those whose `fold` is `fold`, or all rows without that column."
     if extra is None: return pd.DataFrame(columns=['path', 'subject', 'expression'])
@@ -324,36 +360,51 @@ def _write_folds(out_dir: Path, folds: list[dict]):
     elif load_folds(out_dir) != folds:
         raise InputError('holds another fold split.', out_dir / 'folds.json', 'Use a new output folder for a new split.')
 
-def _run_fold(i, fold, x_all, y_all, subjects, extra, config, device, progress, model_path) -> dict:
-    "Train and test the classifier of fold `i`; return its result record."
-    cfg = replace(config, seed=config.seed + i)
-    fit, val = split_validation(fold['train'], cfg.val_fraction, cfg.seed)
-    real = real_nir_subjects(fit, cfg.real_nir_fraction, cfg.seed)  # the other fit subjects enter through `extra` only
+def run_path(out_dir, name: str, fold: int, seed: int = 0, suffix: str = '.json') -> Path:
+    "Where `fer_protocol` keeps run (`fold`, `seed`) of training set `name`: its result (.json) or its classifier (.pt)."
+    return Path(out_dir) / f'fer_{_slug(name)}' / f'fold_{fold:02d}_seed_{seed:02d}{suffix}'
+
+def _fold_data(i, fold, x_all, y_all, subjects, extra, config, progress) -> dict:
+    "Fold `i`'s tensors, decoded once for all its seeds: training (real NIR of `real` + extra), validation and test."
+    sp = fold_split(fold['train'], i, config)  # the other fit subjects enter through `extra` only
     pick = lambda ss: torch.from_numpy(np.isin(subjects, list(ss)))
-    extra = extra[~extra['subject'].astype(str).isin(val)]
-    x_extra, y_extra = load_images(extra, cfg.size, progress, 'extra images')
-    x_fit, y_fit = torch.cat([x_all[pick(real)], x_extra]), torch.cat([y_all[pick(real)], y_extra])
-    model, hist = train_fer(x_fit, y_fit, x_all[pick(val)], y_all[pick(val)], cfg, device, progress)
+    extra = extra[~extra['subject'].astype(str).isin(sp['val'])]
+    x_extra, y_extra = load_images(extra, config.size, progress, 'extra images')
+    real, val, test = pick(sp['real']), pick(sp['val']), pick(fold['test'])
+    return dict(x=torch.cat([x_all[real], x_extra]), y=torch.cat([y_all[real], y_extra]), x_val=x_all[val], y_val=y_all[val],
+                x_test=x_all[test], y_test=y_all[test], val_subjects=sp['val'], test_subjects=sorted(map(str, fold['test'])),
+                counts=dict(n_train_real=int(real.sum()), n_extra=len(x_extra), n_val=int(val.sum()), n_test=int(test.sum())))
+
+def _run(i, s, data, config, device, progress, model_path) -> dict:
+    "Train and test run (fold `i`, seed `s`) on its fold's tensors `data`; return its result record."
+    cfg, start = replace(config, seed=run_seed(config, i, s)), time.perf_counter()
+    model, hist = train_fer(data['x'], data['y'], data['x_val'], data['y_val'], cfg, device, progress)
     if model_path is not None: save_fer(model, model_path)
-    test = pick(fold['test'])
-    y_pred = predict(model, x_all[test]).argmax(1)
-    return dict(fold=i, accuracy=float((y_pred == y_all[test]).float().mean()), n_train_real=int(pick(real).sum()),
-                n_extra=len(x_extra), n_val=int(pick(val).sum()), n_test=int(test.sum()), epochs=len(hist),
-                best_epoch=int(hist.loc[hist['kept'], 'epoch'].iloc[0]), val_subjects=val, test_subjects=sorted(map(str, fold['test'])),
-                confusion=confusion_matrix(y_all[test], y_pred).tolist())
+    y_pred = predict(model, data['x_test']).argmax(1)
+    return dict(fold=i, seed=s, train_seed=cfg.seed, accuracy=float((y_pred == data['y_test']).float().mean()), **data['counts'],
+                epochs=len(hist), best_epoch=int(hist.loc[hist['kept'], 'epoch'].iloc[0]),
+                seconds=round(time.perf_counter() - start, 2), val_subjects=data['val_subjects'],
+                test_subjects=data['test_subjects'], confusion=confusion_matrix(data['y_test'], y_pred).tolist())
+
+def _finished(path: Path, key: str) -> Optional[dict]:
+    "The result record at `path` when it is there, complete and of the same inputs (`key`), else None."
+    try: r = json.loads(path.read_text())
+    except (OSError, ValueError): return None
+    return r if r.get('fingerprint') == key else None
 
 # %% ../nbs/10_fer.ipynb #48bac95b
 def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame from `datasets.read_manifest`; NIR rows are used
                  folds: list[dict],  # `datasets.subject_folds(...)`: per fold, `train` and `test` subject lists
                  out_dir,  # the fold split's folder: `folds.json` and the results are written there
                  extra=None,  # extra training images (e.g. translated NIR): manifest path or DataFrame, optional `fold` column
-                 name: str = 'real',  # the run's name in file names and tables, e.g. the translation method
-                 config: Optional[FERConfig] = None,  # default: `fer_config('cpu')`
+                 name: str = 'real',  # the training set's name in file names and tables, e.g. the translation method
+                 config: Optional[FERConfig] = None,  # default: `fer_config('cpu')`; `config.seeds` runs per fold
                  device=None,  # default: `default_device()`
                  progress: bool = True,
-                 save_models: bool = False) -> dict:  # also keep each fold's classifier (`fer_<name>/fold_<i>.pt`)
-    "Subject-independent k-fold FER: train on each fold's real NIR (+ extra) images, test on its held-out subjects."
+                 save_models: bool = False) -> dict:  # also keep each run's classifier (`run_path(..., suffix='.pt')`)
+    "Subject-independent k-fold FER: train on each fold's real NIR (+ extra) images with `config.seeds` seeds, test on its held-out subjects."
     config, out_dir = config or fer_config('cpu'), Path(out_dir)
+    if config.seeds < 1: raise ValueError(f"config.seeds must be at least 1, not {config.seeds}")
     df = _as_manifest(manifest)
     nir = df[df['modality'] == 'NIR'].reset_index(drop=True)
     if len(nir) == 0: raise InputError('has no NIR images.', manifest if not isinstance(manifest, pd.DataFrame) else None,
@@ -363,53 +414,67 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
         check_disjoint(fold['train'], fold['test'])
         check_extra_subjects(extra_for_fold(extra, i), fold['train'], i)
     _write_folds(out_dir, folds)
-    run_dir = out_dir / f'fer_{_slug(name)}'
-    remove_stale_temps(run_dir)  # what a killed run of this name left half-written
+    remove_stale_temps(out_dir / f'fer_{_slug(name)}')  # what a killed run of this name left half-written
     remove_stale_temps(out_dir, [p.name for p in _summary_paths(out_dir, name).values()])
-    x_all, y_all = load_images(nir, config.size, progress, 'NIR images')
-    subjects = nir['subject'].astype(str).to_numpy()
-    results = []
-    for i, fold in enumerate(progress_bar(folds, desc=f'folds ({name})', disable=not progress)):
+    subjects, nir_paths = nir['subject'].astype(str).to_numpy(), nir['path'].astype(str).tolist()
+    settings = {k: v for k, v in asdict(config).items() if k != 'seeds'}  # more seeds later reuse the first ones' runs
+    real, data, results = None, {}, []  # decoded only when a run must be trained, each fold once for all its seeds
+    runs = list(itertools.product(range(len(folds)), range(config.seeds)))
+    for i, s in progress_bar(runs, desc=f'runs ({name})', disable=not progress):
         ex = extra_for_fold(extra, i)
-        key = _fingerprint(asdict(config), fold, sorted(map(str, ex['path'])), nir['path'].astype(str).tolist())
-        path, model_path = run_dir / f'fold_{i:02d}.json', run_dir / f'fold_{i:02d}.pt'
-        if path.exists() and json.loads(path.read_text()).get('fingerprint') == key and (model_path.exists() or not save_models):
-            results.append(json.loads(path.read_text())); continue
-        r = _run_fold(i, fold, x_all, y_all, subjects, ex, config, device, progress, model_path if save_models else None)
+        key = _fingerprint(settings, folds[i], sorted(map(str, ex['path'])), nir_paths, s)
+        path, model_path = run_path(out_dir, name, i, s), run_path(out_dir, name, i, s, '.pt')
+        if (r := _finished(path, key)) is not None and (model_path.exists() or not save_models):
+            results.append(r); continue
+        if real is None: real = load_images(nir, config.size, progress, 'NIR images')
+        if i not in data: data = {i: _fold_data(i, folds[i], *real, subjects, ex, config, progress)}  # one fold held at a time
+        r = _run(i, s, data[i], config, device, progress, model_path if save_models else None)
         r['fingerprint'] = key
         atomic_write_json(path, r); results.append(r)
     return _write_summary(out_dir, name, results, config)
 
 # %% ../nbs/10_fer.ipynb #c67bf1cd
+RUN_COLUMNS = ['fold', 'seed', 'accuracy', 'n_train_real', 'n_extra', 'n_val', 'n_test', 'epochs', 'best_epoch', 'seconds']
+
 def _summary_paths(out_dir: Path, name: str) -> dict[str, Path]:
-    "The files a run's summary is written to: per-fold table, summed confusion matrix, summary JSON."
+    "The files a training set's summary is written to: per-run table, summed confusion matrix, summary JSON."
     stem = out_dir / f'fer_{_slug(name)}'
     return {'table': stem.with_suffix('.csv'), 'confusion': out_dir / f'{stem.name}_confusion.csv', 'summary': stem.with_suffix('.json')}
 
 def _write_summary(out_dir: Path, name: str, results: list[dict], config: FERConfig) -> dict:
-    "Write the per-fold table, the summary JSON and the summed confusion matrix of one run; return the summary."
-    acc = np.array([r['accuracy'] for r in results])
+    "Write the per-run table, the summary JSON and the confusion matrix summed over runs of one training set; return the summary."
+    table = pd.DataFrame([{k: r[k] for k in RUN_COLUMNS} for r in results])
+    acc, per_fold = table['accuracy'], table.groupby('fold', sort=True)
     cm = np.sum([np.array(r['confusion']) for r in results], axis=0)
-    cols = ['fold', 'accuracy', 'n_train_real', 'n_extra', 'n_val', 'n_test', 'epochs', 'best_epoch']
-    table = pd.DataFrame([{k: r[k] for k in cols} for r in results])
     paths = _summary_paths(out_dir, name)
     atomic_write_text(paths['table'], table.to_csv(index=False))
     atomic_write_text(paths['confusion'],
                       pd.DataFrame(cm, index=list(EXPRESSIONS), columns=list(EXPRESSIONS)).rename_axis('true \\ predicted').to_csv())
-    summary = dict(name=name, k=len(results), mean_accuracy=float(acc.mean()), std_accuracy=float(acc.std(ddof=1)) if len(acc) > 1 else 0.,
-                   fold_accuracy=acc.tolist(), n_extra=int(table['n_extra'].sum()), confusion=cm.tolist(),
-                   classes=list(EXPRESSIONS), config=asdict(config))
+    summary = dict(name=name, k=per_fold.ngroups, seeds=config.seeds, mean_accuracy=float(acc.mean()),
+                   std_accuracy=float(acc.std(ddof=1)) if len(acc) > 1 else 0.,  # over all runs
+                   fold_accuracy=per_fold['accuracy'].mean().tolist(),  # mean over each fold's seeds
+                   runs=table[['fold', 'seed', 'accuracy']].to_dict('records'),
+                   n_extra=int(per_fold['n_extra'].first().sum()), confusion=cm.tolist(), classes=list(EXPRESSIONS), config=asdict(config))
     atomic_write_json(paths['summary'], summary)
     return summary
 
 def protocol_table(out_dir) -> pd.DataFrame:
-    "One row per run in a fold split's folder: mean and std of the accuracy, and the accuracy of each fold."
-    rows = []
-    for p in sorted(Path(out_dir).glob('fer_*.json')):
-        s = json.loads(p.read_text())
-        rows.append({'run': s['name'], 'mean': s['mean_accuracy'], 'std': s['std_accuracy'], 'extra images': s['n_extra'],
-                     **{f'fold {i}': a for i, a in enumerate(s['fold_accuracy'])}})
-    return pd.DataFrame(rows).set_index('run') if rows else pd.DataFrame()
+    "One row per run (`training set`, `fold`, `seed`) of every training set in a fold split's folder: the input of `paired_gains`."
+    tables = [pd.read_csv(_summary_paths(Path(out_dir), s['name'])['table']).assign(**{'training set': s['name']})
+              for s in (json.loads(p.read_text()) for p in sorted(Path(out_dir).glob('fer_*.json')))]
+    if not tables: return pd.DataFrame(columns=['training set', *RUN_COLUMNS])
+    t = pd.concat(tables, ignore_index=True)
+    return t[['training set', *RUN_COLUMNS]].sort_values(['training set', 'fold', 'seed'], ignore_index=True)
+
+def protocol_summary(out_dir) -> pd.DataFrame:
+    "One row per training set in a fold split's folder: mean and std of the accuracy over runs, the runs, and each fold's mean."
+    t = protocol_table(out_dir)
+    if t.empty: return pd.DataFrame()
+    g = t.groupby('training set')
+    folds = t.pivot_table(index='training set', columns='fold', values='accuracy', aggfunc='mean').rename(columns=lambda f: f'fold {f}')
+    extra = t.groupby(['training set', 'fold'])['n_extra'].first().groupby(level=0).sum()
+    return pd.concat([g['accuracy'].mean().rename('mean'), g['accuracy'].std(ddof=1).fillna(0.).rename('std'),
+                      g.size().rename('runs'), extra.rename('extra images'), folds], axis=1)
 
 def plot_confusion(cm, ax=None, title: str = ''):
     "Row-normalised confusion matrix (rows: true expression), with the counts."
@@ -422,3 +487,45 @@ def plot_confusion(cm, ax=None, title: str = ''):
     ax.set_yticks(range(len(EXPRESSIONS)), [e[:4] for e in EXPRESSIONS], fontsize=8)
     ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title, fontsize=9)
     return ax
+
+# %% ../nbs/10_fer.ipynb #9a1f0c02
+def _method_column(runs: pd.DataFrame) -> str:
+    "The column naming each run's training set: `training set` or `method`."
+    for c in ('training set', 'method'):
+        if c in runs.columns: return c
+    raise ValueError(f"the runs' table needs a 'training set' or a 'method' column; it has {list(runs.columns)}")
+
+def paired_gains(runs: pd.DataFrame,  # one row per run: `training set` (or `method`), the `by` columns and `value`
+                 baseline: str,  # the training set the others are compared with, e.g. 'real'
+                 value: str = 'accuracy',
+                 by: Sequence[str] = ('fold', 'seed'),  # the pairing; `by[0]` is the independent unit (the fold)
+                 level: float = 0.95) -> pd.DataFrame:  # coverage of the interval
+    "Each training set's gain over `baseline` paired by `by`: mean, t interval over the per-fold mean gains (df = folds - 1), runs better, shown."
+    from scipy import stats
+    col, by = _method_column(runs), list(by)
+    if missing := [c for c in (*by, value) if c not in runs.columns]: raise ValueError(f"the runs' table lacks the column(s) {missing}")
+    if (dup := runs.duplicated([col, *by])).any():
+        raise ValueError(f"more than one run of {runs.loc[dup, col].iloc[0]!r} at {dict(zip(by, runs.loc[dup, by].iloc[0]))}")
+    table = runs.pivot(index=by, columns=col, values=value)
+    if baseline not in table.columns: raise ValueError(f"no runs of the baseline {baseline!r}; the training sets are {sorted(table.columns)}")
+    rows = {}
+    for m in [c for c in table.columns if c != baseline]:
+        if (gap := table[[baseline, m]].isna().any(axis=1)).any():
+            where = [tuple(int(v) if isinstance(v, (int, np.integer)) else v for v in np.atleast_1d(k)) for k in table.index[gap][:5]]
+            raise ValueError(f"{m!r} and {baseline!r} are not paired at {tuple(by)} = {where}{' ...' if gap.sum() > 5 else ''}: "
+                             "run both at every one of them, or leave those runs out of both")
+        gain = table[m] - table[baseline]
+        unit = gain.groupby(level=by[0]).mean()  # seeds first: they share the fold's subjects
+        n_units, mean = len(unit), float(unit.mean())
+        half = float(stats.t.ppf((1 + level) / 2, n_units - 1) * unit.std(ddof=1) / math.sqrt(n_units)) if n_units > 1 else math.nan
+        rows[m] = dict(mean=mean, ci_low=mean - half, ci_high=mean + half, better=int((gain > 0).sum()), runs=len(gain),
+                       folds=n_units, shown=bool(n_units > 1 and (mean - half > 0 or mean + half < 0)))
+    cols = ['mean', 'ci_low', 'ci_high', 'better', 'runs', 'folds', 'shown']
+    return pd.DataFrame.from_dict(rows, orient='index', columns=cols).rename_axis(col)
+
+def format_gain(row,  # a row of `paired_gains` (or a dict with its keys)
+                digits: int = 3) -> str:
+    "A gain as '+0.119 [+0.010, +0.230] (8/9)': mean [interval] (runs better/runs); ' (n.s.)' is appended when the interval contains 0."
+    f = lambda v: f'{v:+.{digits}f}'
+    ci = '[no interval: 1 fold]' if math.isnan(row['ci_low']) else f"[{f(row['ci_low'])}, {f(row['ci_high'])}]"
+    return f"{f(row['mean'])} {ci} ({row['better']}/{row['runs']})" + ('' if row['shown'] else ' (n.s.)')

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import to_gray, InputError, N_LANDMARKS, OUTER_EYE_CORNERS
-from .unet import norm, zero_init
+from .unet import norm, zero_init, timestep_embedding, time_mlp, timestep_embedding, time_mlp, timestep_embedding, time_mlp, timestep_embedding, time_mlp
 
 # %% auto #0
 __all__ = ['image_to_heatmap_coords', 'heatmap_to_image_coords', 'gaussian_heatmaps', 'heatmaps_to_landmarks', 'nme', 'ConvBlock',
@@ -80,43 +80,70 @@ def nme(pred: Tensor,  # predicted landmarks (N, 68, 2)
 
 # %% ../nbs/06_landmarks.ipynb #d36558bd
 class ConvBlock(nn.Module):
-    "Residual block without time input: GN-SiLU-conv, GN-SiLU-conv, plus a (1x1) skip."
-    def __init__(self, in_ch: int, out_ch: int, groups: int = 8):
+    "Residual block: GN-SiLU-conv, [+ a per-channel projection of the time code,] GN-SiLU-conv, plus a (1x1) skip."
+    def __init__(self, in_ch: int, out_ch: int, groups: int = 8,
+                 temb_dim: int = 0):  # width of the time code added after the first conv (as DDPM's block); 0: no time input
         super().__init__()
         self.body = nn.Sequential(norm(in_ch, groups), nn.SiLU(), nn.Conv2d(in_ch, out_ch, 3, padding=1),
                                   norm(out_ch, groups), nn.SiLU(), zero_init(nn.Conv2d(out_ch, out_ch, 3, padding=1)))
         self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
-    def forward(self, x: Tensor) -> Tensor: return self.skip(x) + self.body(x)
+        if temb_dim: self.temb = nn.Linear(temb_dim, out_ch)
+    def forward(self, x: Tensor, temb: Optional[Tensor] = None) -> Tensor:
+        if temb is None: return self.skip(x) + self.body(x)
+        return self.skip(x) + self.body[3:](self.body[:3](x) + self.temb(temb)[:, :, None, None])
+
+def _run(seq: nn.Sequential, h: Tensor, temb: Optional[Tensor]) -> Tensor:
+    "Run `seq`, handing the time code to its `ConvBlock`s."
+    for m in seq: h = m(h, temb) if isinstance(m, ConvBlock) else m(h)
+    return h
 
 class Hourglass(nn.Module):
     "Newell et al.'s hourglass: a block at this scale, plus (down, recurse, up) to the coarser scales."
-    def __init__(self, ch: int, depth: int, groups: int = 8):
+    def __init__(self, ch: int, depth: int, groups: int = 8, temb_dim: int = 0):
         super().__init__()
-        self.skip, self.down = ConvBlock(ch, ch, groups), ConvBlock(ch, ch, groups)
-        self.inner = Hourglass(ch, depth - 1, groups) if depth > 1 else ConvBlock(ch, ch, groups)
-        self.up = ConvBlock(ch, ch, groups)
-    def forward(self, x: Tensor) -> Tensor:
-        low = self.up(self.inner(self.down(F.avg_pool2d(x, 2))))
-        return self.skip(x) + F.interpolate(low, scale_factor=2., mode='nearest')
+        self.skip, self.down = ConvBlock(ch, ch, groups, temb_dim), ConvBlock(ch, ch, groups, temb_dim)
+        self.inner = Hourglass(ch, depth - 1, groups, temb_dim) if depth > 1 else ConvBlock(ch, ch, groups, temb_dim)
+        self.up = ConvBlock(ch, ch, groups, temb_dim)
+    def forward(self, x: Tensor, temb: Optional[Tensor] = None) -> Tensor:
+        low = self.up(self.inner(self.down(F.avg_pool2d(x, 2), temb), temb), temb)
+        return self.skip(x, temb) + F.interpolate(low, scale_factor=2., mode='nearest')
 
 class HeatmapNet(nn.Module):
-    "The project's heatmap network: gray image (N, 1|3, H, W) in [-1, 1] -> 68 heatmaps (N, 68, H/4, W/4)."
+    "The project's heatmap network: gray image (N, 1|3, H, W) in [-1, 1] [and timesteps (N,)] -> 68 heatmaps (N, 68, H/4, W/4)."
     def __init__(self,
                  base_channels: int = 32,  # width at 1/2 resolution; 1/4 resolution and below use twice that
                  depth: int = 2,  # hourglass levels below 1/4 resolution
                  n_landmarks: int = N_LANDMARKS,  # heatmaps to output
-                 norm_groups: int = 8):  # groups of each GroupNorm
+                 norm_groups: int = 8,  # groups of each GroupNorm
+                 time_conditioned: bool = False):  # heatmaps of noisy images: `forward(y_t, t)`, the time code in every block
         super().__init__()
-        self.config = dict(base_channels=base_channels, depth=depth, n_landmarks=n_landmarks, norm_groups=norm_groups)
-        c, g = base_channels, norm_groups
-        self.stem = nn.Sequential(nn.Conv2d(1, c, 3, stride=2, padding=1), ConvBlock(c, c, g),
-                                  nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), ConvBlock(2 * c, 2 * c, g))
-        self.hourglass = Hourglass(2 * c, depth, g)
-        self.head = nn.Sequential(ConvBlock(2 * c, 2 * c, g), norm(2 * c, g), nn.SiLU(), nn.Conv2d(2 * c, n_landmarks, 1))
+        self.config = dict(base_channels=base_channels, depth=depth, n_landmarks=n_landmarks, norm_groups=norm_groups,
+                           time_conditioned=time_conditioned)
+        self.time_conditioned = bool(time_conditioned)
+        c, g, td = base_channels, norm_groups, 4 * base_channels if time_conditioned else 0
+        self.stem = nn.Sequential(nn.Conv2d(1, c, 3, stride=2, padding=1), ConvBlock(c, c, g, td),
+                                  nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), ConvBlock(2 * c, 2 * c, g, td))
+        self.hourglass = Hourglass(2 * c, depth, g, td)
+        self.head = nn.Sequential(ConvBlock(2 * c, 2 * c, g, td), norm(2 * c, g), nn.SiLU(), nn.Conv2d(2 * c, n_landmarks, 1))
+        if time_conditioned: self.temb = time_mlp(c, td)  # registered last: a plain net's parameter names stay those of old checkpoints
 
-    def forward(self, x: Tensor) -> Tensor:
-        "Heatmaps (N, 68, H/4, W/4) of `x`, differentiable in `x`."
-        return self.head(self.hourglass(self.stem(to_gray(x))))
+    def time_code(self, t, n: int, device) -> Tensor:
+        "The time code (N, 4 * base_channels) of integer timesteps `t`, (N,) or one for all: `time_mlp` of `timestep_embedding`."
+        t = torch.as_tensor(t, device=device)
+        if t.dim() == 0: t = t.expand(n)
+        if t.shape != (n,): raise ValueError(f"t must be one timestep or one per image, shape ({n},); got shape {tuple(t.shape)}.")
+        return self.temb(timestep_embedding(t, self.config['base_channels']))
+
+    def forward(self, x: Tensor,  # (N, 1|3, H, W) images; noisy images y_t for a time-conditioned net
+                t: Optional[Tensor] = None,  # integer timesteps (N,) (or 0-dim) of `x`: required by, and only by, a time-conditioned net
+               ) -> Tensor:
+        "Heatmaps (N, 68, H/4, W/4) of `x` (at noise level `t`), differentiable in `x`."
+        if self.time_conditioned and t is None:
+            raise ValueError("this HeatmapNet is time-conditioned: call it as net(y_t, t) with the timesteps (N,) of the noisy images.")
+        if not self.time_conditioned and t is not None:
+            raise ValueError("this HeatmapNet has no time input (time_conditioned=False): call it as net(x), without t.")
+        temb = self.time_code(t, x.shape[0], x.device) if self.time_conditioned else None
+        return _run(self.head, self.hourglass(_run(self.stem, to_gray(x), temb), temb), temb)
 
 # %% ../nbs/06_landmarks.ipynb #3e3224cf
 def fan_url() -> str:
@@ -168,13 +195,18 @@ class FANHeatmaps(nn.Module):
 # %% ../nbs/06_landmarks.ipynb #3d2a1af3
 @torch.no_grad()
 def predict_landmarks(net: nn.Module,
-                      images: Tensor,  # (N, 1|3, H, W) in [-1, 1]
-                      batch_size: int = 64) -> Tensor:
-    "Landmarks (N, 68, 2), in image pixels, that a heatmap network finds in `images`."
+                      images: Tensor,  # (N, 1|3, H, W) in [-1, 1]; noisy images y_t for a time-conditioned net
+                      batch_size: int = 64,
+                      t=None,  # timesteps of `images`, (N,) or one for all, for a time-conditioned net (None: 0); other nets ignore it
+                     ) -> Tensor:
+    "Landmarks (N, 68, 2), in image pixels, that a heatmap network finds in `images` (at noise level `t`)."
     was_training = net.training; net.eval()
     device = next(net.parameters()).device
-    out = [heatmaps_to_landmarks(net(images[i:i + batch_size].to(device)).float(), images.shape[-2:]).cpu()
-           for i in range(0, len(images), batch_size)]
+    timed = getattr(net, 'time_conditioned', False)
+    if timed: t = torch.as_tensor(0 if t is None else t).expand(len(images))
+    run = (lambda i: net(images[i:i + batch_size].to(device), t[i:i + batch_size].to(device))) if timed else \
+          (lambda i: net(images[i:i + batch_size].to(device)))
+    out = [heatmaps_to_landmarks(run(i).float(), images.shape[-2:]).cpu() for i in range(0, len(images), batch_size)]
     net.train(was_training)
     return torch.cat(out)
 

@@ -20,7 +20,7 @@ from .fer import FERNet, find_weights, predict, require_weights, weights_dirs
 # %% auto #0
 __all__ = ['INCEPTION_FID', 'ALEXNET_IMAGENET', 'FeatureExtractor', 'inception_extractor', 'fer_extractor', 'pixel_extractor',
            'default_extractor', 'frechet_distance', 'kernel_distance', 'psnr', 'ssim', 'lpips_available', 'lpips_net',
-           'lpips', 'landmark_nme', 'expression_consistency', 'translation_metrics']
+           'lpips', 'landmark_nme', 'observer_nme', 'expression_consistency', 'translation_metrics']
 
 # %% ../nbs/11_metrics.ipynb #b4c340a2
 INCEPTION_FID = 'weights-inception-2015-12-05-6726825d.pth'  # torch-fidelity's port of the TF FID Inception-v3
@@ -163,6 +163,17 @@ def landmark_nme(translated: Tensor,  # translated images (N, C, H, W) in [-1, 1
     found = torch.cat([torch.as_tensor(landmark_fn(b)).cpu() for b in _batches(translated, batch_size)])
     return nme(found.to(torch.float64), torch.as_tensor(source_landmarks, dtype=torch.float64))
 
+# %% ../nbs/11_metrics.ipynb #7c1d0b01
+@torch.no_grad()
+def observer_nme(translated: Tensor,  # translated images (N, C, H, W) in [-1, 1]
+                 source_landmarks: Tensor,  # the source images' landmarks (N, 68, 2), in the same pixels
+                 observer_fn: Callable[[Tensor, Tensor], Tensor],  # (images, reference landmarks) -> (N, 68, 2), e.g. `faces.dlib_landmark_fn()`
+                 batch_size: int = 64) -> Tensor:
+    "Per-image NME between the source's landmarks and those an independent observer finds on the translation (NaN where it finds none)."
+    L = torch.as_tensor(source_landmarks, dtype=torch.float64)
+    found = torch.cat([torch.as_tensor(observer_fn(b, r)).cpu() for b, r in zip(_batches(translated, batch_size), _batches(L, batch_size))])
+    return nme(found.to(torch.float64), L)
+
 # %% ../nbs/11_metrics.ipynb #c9399021
 def expression_consistency(model: nn.Module,  # a classifier trained on real NIR images
                            translated: Tensor,  # translated images (N, 1, H, W) in [-1, 1]
@@ -177,11 +188,13 @@ def translation_metrics(translated: Tensor,  # translated NIR images (N, 1, H, W
                         real: Optional[Tensor] = None,  # real NIR images (any subjects) for the distances
                         truth: Optional[Tensor] = None,  # the true NIR image of each translated one (paired data)
                         labels: Optional[Tensor] = None,  # source expression indices, for expression consistency
-                        source_landmarks: Optional[Tensor] = None,  # (N, 68, 2) source landmarks, for the NME
-                        landmark_fn: Optional[Callable] = None,  # images -> (N, 68, 2)
+                        source_landmarks: Optional[Tensor] = None,  # (N, 68, 2) source landmarks, for the NMEs
+                        landmark_fn: Optional[Callable] = None,  # images -> (N, 68, 2): the guide's heatmap network ('landmark NME (guide net)')
                         fer_model: Optional[nn.Module] = None,  # classifier trained on real NIR
                         extractor: Optional[FeatureExtractor] = None,  # default: `default_extractor(fer_model)`
-                        kid_subset_size: int = 1000, seed: int = 0) -> dict:
+                        kid_subset_size: int = 1000, seed: int = 0,
+                        observer_fn: Optional[Callable] = None,  # (images, reference) -> (N, 68, 2): an independent observer, e.g. `faces.dlib_landmark_fn()`
+                        ) -> dict:
     "Every metric the inputs allow, as a flat dict whose keys name what was computed."
     out = {'n': len(translated)}
     if real is not None and (extractor is not None or fer_model is not None or find_weights(INCEPTION_FID)):
@@ -193,7 +206,14 @@ def translation_metrics(translated: Tensor,  # translated NIR images (N, 1, H, W
         out['SSIM'], out['PSNR'] = ssim(translated, truth).mean().item(), psnr(translated, truth).mean().item()
         if lpips_available(): out['LPIPS'] = lpips(translated, truth).mean().item()
     if source_landmarks is not None and landmark_fn is not None:
-        out['landmark NME'] = float(np.nanmean(landmark_nme(translated, source_landmarks, landmark_fn).numpy()))
+        out['landmark NME (guide net)'] = float(np.nanmean(landmark_nme(translated, source_landmarks, landmark_fn).numpy()))
+    if observer_fn is not None:
+        from nfer_sde.faces import dlib_face_found
+        name = getattr(observer_fn, 'name', 'observer')
+        if source_landmarks is not None:
+            out[f'landmark NME ({name})'] = float(np.nanmean(observer_nme(translated, source_landmarks, observer_fn).numpy()))
+        face_found = getattr(observer_fn, 'face_found', None)
+        out[f"face found ({name if face_found else 'dlib'})"] = (face_found or dlib_face_found)(translated).float().mean().item()
     if labels is not None and fer_model is not None:
         out['expression consistency'] = expression_consistency(fer_model, translated, labels)
     return out

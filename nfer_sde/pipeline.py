@@ -4,32 +4,37 @@
 
 # %% ../nbs/14_pipeline.ipynb #2ebae6cc
 from __future__ import annotations
-import json, os, platform, subprocess, sys, time
+import functools, importlib.util, json, os, platform, subprocess, sys, time
 from unittest import mock
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, torch
 from torch import nn
 import nfer_sde
-from .core import EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, seed_everything
+from .core import EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, progress_bar, seed_everything
 from .datasets import ImageDataset, PairDataset, pair_records, read_manifest, save_folds, scan_oulu_casia, subject_folds, write_manifest
-from .fer import fer_config, fer_protocol, load_fer, load_images
+from .fer import fer_config, fer_protocol, load_fer, load_images, split_validation
 from .landmarks import heatmaps_to_landmarks
-from .metrics import translation_metrics
-from .sampler import METHODS, translate_dataset
+from .metrics import ssim, translation_metrics
+from .sampler import METHODS, build_translator, default_t0, get_method, load_vis, module_fingerprint, translate_dataset
 from .synthetic import build_dataset
 from .train import train_domain_classifier, train_heatmap_net, train_score_net
 
 # %% auto #0
-__all__ = ['PROFILES', 'REAL', 'EXPERIMENTS', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'nets_needed',
-           'train_fold_nets', 'method_nets', 'translation_sources', 'translate_fold', 'rows_at', 'paired_truth',
-           'landmark_fn', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
+__all__ = ['T0_GRID', 'PROFILES', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME', 'PER_FOLD_ONLY', 'REAL', 'EXPERIMENTS', 'MAIN_QUALITY',
+           'HELD_OUT', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'nets_needed',
+           'train_fold_nets', 'method_nets', 'method_options', 'translation_sources', 'rows_at', 'paired_truth',
+           'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn',
+           'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
            'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'Study',
-           'prepare_study', 'fer_study', 'real_fer_model', 'quality_study', 'experiments_dir', 'main_table',
+           'translations_dir', 'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'real_fer_model',
+           'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir', 'main_table',
            'text_progress_bars', 'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
+T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
+
 @dataclass(frozen=True)
 class Profile:
     "The sizes of one experiment run: data, networks' training, sampler and FER classifier."
@@ -43,13 +48,18 @@ class Profile:
     domain_steps: int = 200
     batch_size: int = 16
     sampler_steps: int = 20  # respaced reverse steps from t0
-    translate_illuminations: tuple = ILLUMINATIONS  # which VIS sessions of the training subjects are translated
+    translate_illuminations: tuple = ILLUMINATIONS  # VIS sessions of the training subjects translated (the FER study's extra images)
+    test_illuminations: tuple = ('strong',)  # VIS sessions of the test subjects translated for the quality tables and ablations
+    t0_grid: tuple = T0_GRID  # fractions of T among which each method's t0 is chosen (`choose_t0`)
+    t0_images: int = 12  # validation images translated at each t0 of the grid
+    t0_steps: int = 10  # respaced steps of those translations (at most `sampler_steps`)
     fer: str = 'tiny'  # profile of `fer.fer_config`
 
 PROFILES = {
     'quick': Profile(),
     'paper': Profile(size=64, n_subjects=80, frames=3, folds=10, score_net='cpu', score_steps=40_000, heatmap_steps=8000,
-                     domain_steps=4000, batch_size=32, sampler_steps=50, translate_illuminations=ILLUMINATIONS, fer='cpu'),
+                     domain_steps=4000, batch_size=32, sampler_steps=50, translate_illuminations=ILLUMINATIONS,
+                     test_illuminations=ILLUMINATIONS, t0_images=48, t0_steps=25, fer='cpu'),
 }
 
 def get_profile(name: str = 'quick', **overrides) -> Profile:
@@ -83,18 +93,23 @@ def is_builtin(manifest) -> bool:
 # %% ../nbs/14_pipeline.ipynb #10213733
 @dataclass
 class FoldNets:
-    "The networks of one fold (None where no method asked for one)."
+    "The networks of one fold (None where nothing asked for one)."
     conditional: Optional[nn.Module] = None  # eps(y_t, t, x_vis): NFER-SDE
     unconditional: Optional[nn.Module] = None  # eps(y_t, t): SDEdit, ILVR, EGSDE, NFER-SDE/unconditional
-    heatmap: Optional[nn.Module] = None  # 68 landmark heatmaps: the landmark energy and the NME metric
+    heatmap: Optional[nn.Module] = None  # 68 landmark heatmaps of clean images: the landmark energy
+    heatmap_timed: Optional[nn.Module] = None  # heatmaps of noisy images y_t at time t: the landmark energy on the noisy pair (ablation)
     domain: Optional[nn.Module] = None  # VIS/NIR classifier: EGSDE's realistic energy
 
-def nets_needed(methods: Sequence[str]) -> set[str]:
-    "Which `FoldNets` fields the translation `methods` need (the heatmap net is always trained: the NME metric uses it)."
-    need = {'heatmap'}
+def nets_needed(methods: Sequence[str],
+                extra: Sequence[str] = ()) -> set[str]:  # `FoldNets` fields wanted besides, e.g. ['heatmap_timed']
+    "Which `FoldNets` fields the translation `methods` need, with the `extra` ones."
+    names = {f.name for f in fields(FoldNets)}
+    if unknown := set(extra) - names: raise ValueError(f"unknown networks {sorted(unknown)}; the `FoldNets` fields are {sorted(names)}")
+    need = set(extra)
     for m in methods:
-        preset = METHODS[m]
+        preset = get_method(m)
         if preset.score_net: need.add(preset.score_net)
+        if 'landmark' in preset.energies: need.add('heatmap')
         if 'realistic' in preset.energies: need.add('domain')
     return need
 
@@ -115,58 +130,138 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
         nir = ImageDataset(train[train.modality == 'NIR'].reset_index(drop=True), size=profile.size, channels=1)
         nets.unconditional = train_score_net(nir, out / 'score_unconditional', conditional=False, net=profile.score_net,
                                              steps=profile.score_steps, **common)
-    if 'heatmap' in need:
+    if 'heatmap' in need or 'heatmap_timed' in need:
         marked = train[train.landmarks.notna()].reset_index(drop=True)
         if len(marked) == 0:
             raise InputError('has no landmarks for the fold\'s training images.', fix='Align the data set first '
                              '(`nfer-sde preprocess`), which labels every image with 68 dlib landmarks.')
-        nets.heatmap = train_heatmap_net(ImageDataset(marked, size=profile.size, channels=1), out / 'heatmap',
-                                         steps=profile.heatmap_steps, **{**common, 'batch_size': 2 * profile.batch_size})
+        marked, heat = ImageDataset(marked, size=profile.size, channels=1), {**common, 'batch_size': 2 * profile.batch_size}
+    if 'heatmap' in need:
+        nets.heatmap = train_heatmap_net(marked, out / 'heatmap', steps=profile.heatmap_steps, **heat)
+    if 'heatmap_timed' in need:
+        nets.heatmap_timed = train_heatmap_net(marked, out / 'heatmap_timed', steps=profile.heatmap_steps, time_conditioned=True, **heat)
     if 'domain' in need:
         nets.domain = train_domain_classifier(pairs, out / 'domain', steps=profile.domain_steps, **common)
     return nets
 
 # %% ../nbs/14_pipeline.ipynb #40c89f6d
+SUBJECTS = ('train', 'test')  # the two groups of a fold's subjects whose VIS images are translated
+
 def method_nets(method: str, nets: FoldNets) -> dict:
     "The networks `sampler.build_translator` takes for `method`."
-    preset = METHODS[method]
+    preset = get_method(method)
     kw = {'score_net': getattr(nets, preset.score_net)} if preset.score_net else {}
     if 'landmark' in preset.energies: kw['heatmap_net'] = nets.heatmap
     if 'realistic' in preset.energies: kw['domain_classifier'] = nets.domain
     return kw
 
-def translation_sources(df: pd.DataFrame, fold: dict, profile: Profile) -> pd.DataFrame:
-    "The VIS images of the fold's training subjects that are translated."
-    keep = (df.modality == 'VIS') & df.subject.isin(fold['train']) & df.illumination.isin(profile.translate_illuminations)
+def method_options(method: str, profile: Profile, options: dict) -> dict:
+    "The `sampler.Translator` options of `method`: the profile's steps, then `options` (`weights` only for the energies `method` uses)."
+    opts = {'n_steps': profile.sampler_steps, **options}
+    if 'weights' in opts: opts['weights'] = {k: v for k, v in opts['weights'].items() if k in get_method(method).energies}
+    if not opts.get('weights', True): del opts['weights']  # none left: the preset's weights, as without the option
+    return opts
+
+def translation_sources(df: pd.DataFrame, fold: dict, profile: Profile,
+                        subjects: str = 'train') -> pd.DataFrame:  # 'train' or 'test': whose VIS images
+    "The VIS images of the fold's training subjects (FER's extra images) or of its test subjects (held out: the quality tables)."
+    if subjects not in SUBJECTS: raise ValueError(f"subjects must be one of {SUBJECTS}, not {subjects!r}")
+    sessions = profile.translate_illuminations if subjects == 'train' else profile.test_illuminations
+    keep = (df.modality == 'VIS') & df.subject.isin(fold[subjects]) & df.illumination.isin(sessions)
     return df[keep].reset_index(drop=True)
 
-def translate_fold(df: pd.DataFrame, fold: dict, fold_index: int, nets: FoldNets, out_dir, methods: Sequence[str],
-                   profile: Profile, seed: int = 0, progress: bool = True,
-                   **options) -> dict[str, pd.DataFrame]:  # `sampler.Translator` options; `weights` go to the methods whose energies they name
-    "Translate the fold's training VIS images with each method; return each method's manifest (with a `fold` column)."
-    out = Path(out_dir)
-    sources = write_manifest(translation_sources(df, fold, profile), out / 'sources.csv')
-    result = {}
-    for m in methods:
-        opts = {'n_steps': profile.sampler_steps, **options}
-        if 'weights' in opts: opts['weights'] = {k: v for k, v in opts['weights'].items() if k in METHODS[m].energies}
-        manifest = translate_dataset(sources, out / m.replace('/', '_'), m, size=profile.size, seed=seed, progress=progress,
-                                     **method_nets(m, nets), **opts)
-        result[m] = read_manifest(manifest).assign(fold=fold_index)
-    return result
-
-# %% ../nbs/14_pipeline.ipynb #2346e5a4
+# %% ../nbs/14_pipeline.ipynb #d4c0ffee
 def rows_at(df: pd.DataFrame, paths: Sequence) -> pd.DataFrame:
     "The manifest rows of `paths`, in that order."
     return df.set_index(df.path.astype(str).rename('_key')).loc[[str(p) for p in paths]].reset_index(drop=True)
 
 def paired_truth(df: pd.DataFrame, translated: pd.DataFrame, size: int) -> Optional[torch.Tensor]:
     "The true NIR image of each translated one's source (pairing rule of `datasets.pair_records`), or None if any is missing."
+    if 'subject' in translated: df = df[df.subject.isin(set(translated.subject))]  # pairs never cross subjects: pair fewer records
+    if not (df.modality == 'NIR').any(): return None
     pairs = pair_records(df)
     nir_of = dict(zip(df.path.iloc[pairs.vis].astype(str), df.path.iloc[pairs.nir].astype(str)))
     truth = [nir_of.get(str(s)) for s in translated.source]
     if any(t is None for t in truth): return None
     return load_images(rows_at(df, truth), size)[0]
+
+T0_CRITERION = "mean SSIM of the translations to the paired true NIR, validation subjects"
+
+def validation_subjects(fold: dict, profile: Profile) -> list[str]:
+    "The fold's validation subjects: the training subjects the FER classifier validates on (`fer.split_validation`)."
+    cfg = fer_config(profile.fer, size=profile.size)
+    return split_validation(fold['train'], cfg.val_fraction, cfg.seed)[1]
+
+def validation_sources(df: pd.DataFrame, fold: dict, profile: Profile, seed: int = 0) -> pd.DataFrame:
+    "A seeded choice of `profile.t0_images` VIS images of the fold's validation subjects (the sessions the FER study translates)."
+    pool = translation_sources(df, {'train': validation_subjects(fold, profile)}, profile)
+    pick = np.random.default_rng(seed).choice(len(pool), min(profile.t0_images, len(pool)), replace=False)
+    return pool.iloc[np.sort(pick)].reset_index(drop=True)
+
+def choose_t0(df: pd.DataFrame, fold: dict, nets: FoldNets, method: str, profile: Profile,
+              seed: int = 0,  # seeds the choice of images and the sampler's noise
+              progress: bool = False, **options) -> dict:  # `sampler.Translator` options of the method's run
+    "The $t_0$ of `profile.t0_grid` whose translations of validation images score best by `T0_CRITERION`; never a test subject."
+    if get_method(method).score_net is None: raise ValueError(f"method {method!r} does not sample: it has no t0")
+    opts = method_options(method, profile, {k: v for k, v in options.items() if k != 't0'})
+    opts['n_steps'] = min(profile.t0_steps, opts['n_steps'])
+    tr = build_translator(method, **{**method_nets(method, nets), **opts})
+    sources = validation_sources(df, fold, profile, seed)
+    grid = [default_t0(tr.sde, f) for f in profile.t0_grid]
+    record = dict(method=method, criterion=T0_CRITERION, grid=list(profile.t0_grid), t0_grid=grid, n_images=len(sources),
+                  n_steps=opts['n_steps'], validation_subjects=sorted(set(sources.subject)))
+    truth = paired_truth(df, sources.assign(source=sources.path), profile.size) if len(sources) else None
+    if truth is None:
+        return record | dict(t0=default_t0(tr.sde), fraction=None, scores=None, seconds=0.,
+                             criterion='none: no validation image has a true NIR partner; sampler.default_t0')
+    vis, start, scores = torch.stack([load_vis(p, profile.size) for p in sources.path]), time.time(), []
+    for t0 in progress_bar(grid, desc=f'{method} t0', disable=not progress, leave=False):
+        tr.t0 = t0
+        scores.append(ssim(tr(vis, seed=seed), truth).mean().item())
+    best = int(np.argmax(scores))
+    return record | dict(t0=grid[best], fraction=profile.t0_grid[best], scores=scores, seconds=round(time.time() - start, 2))
+
+def fold_t0(df: pd.DataFrame, fold: dict, nets: FoldNets, method: str, profile: Profile,
+            out_dir,  # where the choice is recorded, as <method>.json
+            seed: int = 0, progress: bool = False, **options) -> dict:
+    "`choose_t0`, recorded atomically in `out_dir` and reused while its settings (networks included) hold."
+    kw = {**method_nets(method, nets), **method_options(method, profile, {k: v for k, v in options.items() if k != 't0'})}
+    settings = dict(method=method, grid=list(profile.t0_grid), n_images=profile.t0_images, t0_steps=profile.t0_steps,
+                    seed=seed, validation_subjects=validation_subjects(fold, profile), size=profile.size,
+                    illuminations=list(profile.translate_illuminations),
+                    networks={k: module_fingerprint(v) for k, v in kw.items() if isinstance(v, nn.Module)},
+                    options={k: v for k, v in kw.items() if not isinstance(v, nn.Module)})
+    settings = json.loads(json.dumps(settings, default=str))
+    path = Path(out_dir) / f"{method.replace('/', '_')}.json"
+    if path.exists() and (old := json.loads(path.read_text())).get('settings') == settings: return old
+    record = {**choose_t0(df, fold, nets, method, profile, seed, progress, **options), 'settings': settings}
+    atomic_write_json(path, record)
+    return record
+
+
+# %% ../nbs/14_pipeline.ipynb #40c89f6e
+def translate_fold(df: pd.DataFrame, fold: dict, fold_index: int, nets: FoldNets, out_dir, methods: Sequence[str],
+                   profile: Profile, seed: int = 0, progress: bool = True,
+                   subjects: str = 'train',  # 'train': FER's extra images; 'test': the held-out subjects the quality tables score
+                   **options) -> dict[str, pd.DataFrame]:  # `sampler.Translator` options; `weights` go to the methods whose energies they name
+    "Translate the VIS images of the fold's `subjects` with each method from its chosen $t_0$; each method's manifest (with `fold`)."
+    out = Path(out_dir)
+    folder = out if subjects == 'train' else out / 'held_out'
+    sources = write_manifest(translation_sources(df, fold, profile, subjects), folder / 'sources.csv')
+    result = {}
+    for m in methods:
+        opts = method_options(m, profile, options)
+        if get_method(m).score_net and 't0' not in opts:
+            opts['t0'] = fold_t0(df, fold, nets, m, profile, out / 't0', seed, progress, **options)['t0']
+        manifest = translate_dataset(sources, folder / m.replace('/', '_'), m, size=profile.size, seed=seed, progress=progress,
+                                     **{**method_nets(m, nets), **opts})
+        result[m] = read_manifest(manifest).assign(fold=fold_index)
+    return result
+
+
+# %% ../nbs/14_pipeline.ipynb #2346e5a4
+GUIDE_NME = 'landmark NME (guide net)'  # measured by the landmark energy's own network: per-fold tables only
+PER_FOLD_ONLY = ('n', GUIDE_NME)  # columns of `fold_quality` that the summary tables leave out
 
 def landmark_fn(heatmap_net: nn.Module):
     "Images -> (N, 68, 2) landmarks found by a heatmap network, in the images' pixels."
@@ -174,25 +269,38 @@ def landmark_fn(heatmap_net: nn.Module):
     def find(x): return heatmaps_to_landmarks(heatmap_net(x), x.shape[-1])
     return find
 
+@functools.lru_cache(maxsize=1)
+def landmark_observer() -> Optional[Callable]:
+    "The tables' landmark observer: dlib's 68-point model on upsampled images (`faces.dlib_landmark_fn`); None without dlib."
+    if importlib.util.find_spec('dlib') is None: return None
+    from nfer_sde.faces import dlib_landmark_fn
+    return dlib_landmark_fn()
+
 def source_landmarks(df: pd.DataFrame, translated: pd.DataFrame) -> Optional[torch.Tensor]:
     "The landmarks of each translated image's source (in the translation's pixels), or None where unknown."
     marks = translated.landmarks.tolist()
     if any(m is None for m in marks): return None
     return torch.tensor(np.stack(marks), dtype=torch.float32)
 
-def fold_real_nir(df: pd.DataFrame, fold: dict, size: int) -> torch.Tensor:
-    "The real NIR images of the fold's training subjects: what the distances compare the translations with."
-    return load_images(df[(df.modality == 'NIR') & df.subject.isin(fold['train'])], size)[0]
+def fold_real_nir(df: pd.DataFrame, fold: dict, size: int,
+                  subjects: str = 'test') -> torch.Tensor:  # the subjects of the translations compared
+    "The real NIR images of the fold's test (or training) subjects: what the distances compare the translations with."
+    return load_images(df[(df.modality == 'NIR') & df.subject.isin(fold[subjects])], size)[0]
 
 def fold_quality(df: pd.DataFrame, fold: dict, translated: pd.DataFrame, nets: FoldNets, fer_model: nn.Module,
                  profile: Profile, seed: int = 0,
-                 real: Optional[torch.Tensor] = None) -> dict:  # `fold_real_nir`, when the caller scores several methods
-    "Every translation metric for one method on one fold."
+                 real: Optional[torch.Tensor] = None,  # `fold_real_nir` of the same subjects, when the caller scores several methods
+                 subjects: str = 'test') -> dict:  # whose VIS images `translated` holds
+    "Every translation metric for one method on one fold; landmarks by dlib (and by the guide net, `GUIDE_NME`)."
+    if not set(translated.subject.astype(str)) <= set(map(str, fold[subjects])):
+        raise ValueError(f"the translations are not all of the fold's {subjects} subjects")
     x, labels = load_images(translated, profile.size)
-    real = fold_real_nir(df, fold, profile.size) if real is None else real
+    real = fold_real_nir(df, fold, profile.size, subjects) if real is None else real
     return translation_metrics(x, real=real, truth=paired_truth(df, translated, profile.size), labels=labels,
-                               source_landmarks=source_landmarks(df, translated), landmark_fn=landmark_fn(nets.heatmap),
-                               fer_model=fer_model, kid_subset_size=min(100, len(x), len(real)), seed=seed)
+                               source_landmarks=source_landmarks(df, translated),
+                               landmark_fn=None if nets.heatmap is None else landmark_fn(nets.heatmap),
+                               observer_fn=landmark_observer(), fer_model=fer_model,
+                               kid_subset_size=min(100, len(x), len(real)), seed=seed)
 
 # %% ../nbs/14_pipeline.ipynb #6490a58f
 def load_vis_images(df: pd.DataFrame, paths: Sequence, size: int) -> torch.Tensor:
@@ -262,34 +370,54 @@ class Study:
     manifest: Path
     df: pd.DataFrame
     folds: list
-    nets: list  # FoldNets per fold
-    translations: dict  # method -> DataFrame of all folds' translated images (with `fold`)
+    nets: list  # FoldNets per prepared fold (`fold_ids`)
+    translations: dict  # method -> DataFrame of all prepared folds' translated training images (with `fold`)
     profile: Profile
     work_dir: Path
+    fold_ids: list = field(default_factory=list)  # the folds prepared, in the order of `nets`
+    seed: int = 0
+    options: dict = field(default_factory=dict)  # the `sampler.Translator` options every translation of the study uses
+
+def translations_dir(work_dir, fold: int) -> Path:
+    "The folder of fold `fold`'s translations: training subjects', `held_out/` (test subjects'), `t0/` (the chosen starts)."
+    return Path(work_dir) / 'translations' / f'fold_{fold:02d}'
 
 def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequence[str] = ('gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde'),
                   work_dir='runs/work', seed: int = 0, folds: Optional[Sequence[int]] = None, progress: bool = True,
                   translate: bool = True,  # False: networks only (`translations` stays empty)
+                  extra_nets: Sequence[str] = (),  # `FoldNets` fields to train besides those the methods need
                   **options) -> Study:
-    "Data, folds, networks and translations for `methods` (on the folds listed in `folds`, default all; `nets` follows that list)."
+    "Data, folds, networks and training-subject translations for `methods` (on the folds listed in `folds`, default all)."
     seed_everything(seed)
     work = Path(work_dir)
     manifest = resolve_data(data_root, profile, work / 'data', seed, progress)
     df = read_manifest(manifest)
     split = subject_folds(df, k=profile.folds, seed=seed)
     save_folds(split, work / 'folds.json', k=profile.folds, seed=seed, manifest=str(manifest))
-    need, nets, translations = nets_needed(methods), [], {m: [] for m in methods}
-    for i in (range(len(split)) if folds is None else folds):
+    need, nets, translations = nets_needed(methods, extra_nets), [], {m: [] for m in methods}
+    ids = list(range(len(split)) if folds is None else folds)
+    for i in ids:
         if progress:  # on stderr, in order with the progress bars
             print(f"fold {i + 1}/{len(split)}: networks {sorted(need)}" + (f", translations {list(methods)}" if translate else ''),
                   file=sys.stderr, flush=True)
         fold_nets = train_fold_nets(df, split[i], work / 'nets' / f'fold_{i:02d}', profile, need, seed, progress)
         nets.append(fold_nets)
         if not translate: continue
-        for m, t in translate_fold(df, split[i], i, fold_nets, work / 'translations' / f'fold_{i:02d}', methods, profile,
-                                   seed, progress, **options).items():
+        for m, t in translate_fold(df, split[i], i, fold_nets, translations_dir(work, i), methods, profile, seed, progress,
+                                   **options).items():
             translations[m].append(t)
-    return Study(manifest, df, split, nets, {m: pd.concat(t, ignore_index=True) for m, t in translations.items() if t}, profile, work)
+    return Study(manifest, df, split, nets, {m: pd.concat(t, ignore_index=True) for m, t in translations.items() if t}, profile, work,
+                 ids, seed, options)
+
+def study_nets(study: Study, fold: int) -> FoldNets:
+    "The networks of fold `fold` of a study."
+    if fold not in study.fold_ids: raise ValueError(f"fold {fold} was not prepared; the study has folds {study.fold_ids}")
+    return study.nets[study.fold_ids.index(fold)]
+
+def chosen_t0(study: Study, method: str, fold: int, progress: bool = False) -> dict:
+    "The record of `method`'s $t_0$ on fold `fold` (`fold_t0` in the study's layout: made if missing, else read)."
+    return fold_t0(study.df, study.folds[fold], study_nets(study, fold), method, study.profile,
+                   translations_dir(study.work_dir, fold) / 't0', study.seed, progress, **study.options)
 
 # %% ../nbs/14_pipeline.ipynb #bac0e8a8
 REAL = 'real'  # the run without extra images: real NIR only
@@ -314,19 +442,50 @@ def real_fer_model(study: Study, fold: int) -> nn.Module:
     if not path.exists(): raise InputError('is missing.', path, 'Run `fer_study` (the fer_accuracy notebook) first: it trains this classifier.')
     return load_fer(path)
 
-def quality_study(study: Study, methods: Sequence[str], folds: Optional[Sequence[int]] = None) -> pd.DataFrame:
-    "Per fold and method: every translation metric (`fold_quality`), one row each."
+def held_out_translations(study: Study, methods: Sequence[str], folds: Optional[Sequence[int]] = None,
+                          progress: bool = True) -> dict[str, pd.DataFrame]:
+    "Each method's translations of the test subjects' VIS of each fold (default: the prepared ones), all folds in one table."
+    out = {m: [] for m in methods}
+    for i in study.fold_ids if folds is None else folds:
+        for m, t in translate_fold(study.df, study.folds[i], i, study_nets(study, i), translations_dir(study.work_dir, i), methods,
+                                   study.profile, study.seed, progress, subjects='test', **study.options).items():
+            out[m].append(t)
+    return {m: pd.concat(t, ignore_index=True) for m, t in out.items()}
+
+def quality_study(study: Study, methods: Sequence[str], folds: Optional[Sequence[int]] = None,
+                  translations: Optional[dict] = None,  # `held_out_translations`, when the caller has them already
+                  progress: bool = True) -> pd.DataFrame:
+    "Per fold and method: every metric (`fold_quality`) of the translations of the fold's test subjects, against their true NIR."
+    folds = study.fold_ids if folds is None else folds
+    translations = translations or held_out_translations(study, methods, folds, progress)
     rows = []
-    for j, i in enumerate(range(len(study.folds)) if folds is None else folds):
-        fer_model, real = real_fer_model(study, i), fold_real_nir(study.df, study.folds[i], study.profile.size)
+    for i in folds:
+        fer_model, real = real_fer_model(study, i), fold_real_nir(study.df, study.folds[i], study.profile.size, 'test')
         for m in methods:
-            t = study.translations[m]
+            t = translations[m]
             rows.append({'method': m, 'fold': i, **fold_quality(study.df, study.folds[i], t[t.fold == i].reset_index(drop=True),
-                                                                study.nets[j], fer_model, study.profile, real=real)})
+                                                                study_nets(study, i), fer_model, study.profile, study.seed, real=real)})
+    return pd.DataFrame(rows)
+
+def quality_table(quality: pd.DataFrame) -> pd.DataFrame:
+    "`quality_study`'s rows as mean ± std over folds per method, without the per-fold-only columns (`PER_FOLD_ONLY`)."
+    return mean_std(quality.drop(columns=['fold', *[c for c in PER_FOLD_ONLY if c in quality]]), 'method')
+
+def t0_table(study: Study, methods: Sequence[str], folds: Optional[Sequence[int]] = None) -> pd.DataFrame:
+    "Per sampling method and fold: the chosen $t_0$ (`chosen_t0`), its fraction of T, and the validation score at each start tried."
+    rows = []
+    for i in study.fold_ids if folds is None else folds:
+        for m in [m for m in methods if get_method(m).score_net]:
+            r = chosen_t0(study, m, i)
+            rows.append({'method': m, 'fold': i, 't0': r['t0'], 't0 / T': r['fraction'], 'criterion': r['criterion'],
+                         'images': r['n_images'], 'steps': r['n_steps'], 'seconds': r['seconds'],
+                         **{f'score at {f:g} T': s for f, s in zip(r['grid'], r['scores'] or [])}})
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_pipeline.ipynb #b6ad11b0
 EXPERIMENTS = ('fer_accuracy', 'translation_quality', 'ablation')
+MAIN_QUALITY = ('SSIM', 'PSNR', 'landmark NME (dlib)', 'face found (dlib)', 'expression consistency')  # main-table columns
+HELD_OUT = "translations of each fold's test subjects (held out from every network) against their true NIR"
 
 def experiments_dir() -> Path:
     "The folder of the experiment notebooks (in the source checkout, beside the package)."
@@ -336,7 +495,7 @@ def experiments_dir() -> Path:
     return d
 
 def main_table(out_dir) -> pd.DataFrame:
-    "Methods x (FER accuracy, fidelity) from the tables that `fer_accuracy` and `translation_quality` wrote."
+    "Methods x (FER accuracy, fidelity of held-out translations, chosen t0) from the tables the experiment notebooks wrote."
     out = Path(out_dir)
     acc = pd.read_csv(out / 'fer_accuracy' / 'fer_accuracy.csv', index_col=0)
     quality = pd.read_csv(out / 'translation_quality' / 'translation_quality.csv', index_col=0)
@@ -345,8 +504,12 @@ def main_table(out_dir) -> pd.DataFrame:
         fraction = json.loads(low.with_suffix('.json').read_text())['run']['params']['low_nir_fraction']
         acc = acc.join(pd.read_csv(low, index_col=0).rename(columns={'accuracy': f'FER accuracy, {fraction:.0%} NIR'}))
     acc.index = [i.removeprefix('+ ') for i in acc.index]
-    keep = [c for c in ('SSIM', 'PSNR', 'landmark NME', 'expression consistency') if c in quality.columns]
-    return acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[keep], how='left').fillna('').rename_axis('method')
+    table = acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[[c for c in MAIN_QUALITY if c in quality.columns]], how='left')
+    t0 = out / 'translation_quality' / 't0_choice.csv'
+    if t0.exists():  # each sampling method's start, chosen per fold on validation subjects
+        t0 = pd.read_csv(t0)
+        table = table.join(t0.groupby('method', sort=False)['t0 / T'].agg(lambda v: ', '.join(f'{x:g}' for x in v)).rename('t0 / T (folds)'))
+    return table.fillna('').rename_axis('method')
 
 def text_progress_bars():
     "Within: kernels started by this process draw text progress bars (see `core.progress_bar`)."
@@ -355,7 +518,8 @@ def text_progress_bars():
 def demo_summary(table: pd.DataFrame, record: dict) -> str:
     "The main table in Markdown, with the data, command, time and machine that produced it (the README's results)."
     how = 'from scratch' if record['from_scratch'] else 'resumed: the time covers the last invocation only'
-    return (f"{record['data']}, profile `{record['profile']}`; mean ± std over subject-independent folds.  \n"
+    return (f"{record['data']}, profile `{record['profile']}`; mean ± std over subject-independent folds; "
+            f"the fidelity columns score {HELD_OUT}, landmarks found by dlib.  \n"
             f"`{record['command']}`, {record['finished']}: {record['minutes']} min ({how}) on {record['machine']}; "
             f"nfer_sde {record['nfer_sde']}, torch {record['torch']}.\n\n" + markdown_table(table) + '\n')
 
@@ -381,7 +545,7 @@ def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progre
     table = main_table(out)
     minutes = (time.time() - t_start) / 60
     data = 'built-in synthetic data (not Oulu-CASIA)' if data_root is None else str(data_root)
-    print(f"\nMain table: profile '{profile}', {data}; mean ± std over folds\n")
+    print(f"\nMain table: profile '{profile}', {data}; mean ± std over folds; fidelity columns: {HELD_OUT}\n")
     print(table.to_string())
     print(f"\nDone in {minutes:.1f} min. Executed notebooks: {out}/<experiment>.ipynb; tables (CSV, JSON) and figures (PNG): "
           f"{out}/<experiment>/; networks, translations and FER runs: {out / 'work'}")

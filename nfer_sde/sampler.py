@@ -13,125 +13,177 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
+import torch.nn.functional as F
 from torch import Tensor, nn
 from .core import (progress_bar, to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
                            remove_stale_temps)
 from .datasets import read_manifest, write_manifest, scan_oulu_casia
-from .sde import VPSDE, EpsFn, _per_image, _step_times, clip_x0, respaced_timesteps
-from .energies import (Energy, EVAL_POINTS, noisy_pair, tweedie_pair, low_pass, lowpass_factor, scale_weight, WEIGHT_SCALING,
-                               FrequencyEnergy, FaithfulEnergy, LandmarkEnergy, RealisticEnergy)
+from .sde import VPSDE, EpsFn, _per_image, _step_times, respaced_timesteps
+from .energies import (Energy, EVAL_POINTS, low_pass, lowpass_factor, scale_weight, WEIGHT_SCALING,
+                               energy_curvature, FrequencyEnergy, FaithfulEnergy, LandmarkEnergy, RealisticEnergy)
 
 # %% auto #0
-__all__ = ['STEPS', 'METHODS', 'DEFAULTS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS', 'guidance_weight', 'guidance_gradient',
-           'ilvr_project', 'sample_guided', 'MethodPreset', 'default_t0', 'preset_weights', 'get_method',
-           'is_conditional', 'make_energies', 'Translator', 'build_translator', 'translate', 'dist_env', 'source_table',
-           'load_vis', 'module_fingerprint', 'batch_seed', 'output_manifest', 'translate_dataset']
+__all__ = ['ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS', 'guidance_weight',
+           'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_low_pass', 'ilvr_project', 'sample_guided',
+           'MethodPreset', 'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies',
+           'Translator', 'build_translator', 'translate', 'dist_env', 'source_table', 'load_vis', 'module_fingerprint',
+           'batch_seed', 'output_manifest', 'translate_dataset']
 
 # %% ../nbs/08_sampler.ipynb #d81954f7
-def guidance_weight(sde: VPSDE, t: Tensor, s: Tensor, like: Tensor) -> Tensor:
-    "EGSDE's $w_t = \\beta_t/\\sqrt{\\alpha_t}$ for a respaced step: $\\beta_{t|s}/\\sqrt{1-\\beta_{t|s}}$, $\\beta_{t|s} = 1 - \\bar\\alpha_t/\\bar\\alpha_s$."
-    alpha_ts = _per_image(sde.alpha_bar(t), like) / _per_image(sde.alpha_bar(s), like)
-    return (1 - alpha_ts) / alpha_ts.sqrt()
+def guidance_weight(sde: VPSDE, t: Tensor, s: Tensor, like: Tensor, step: str = 'ancestral', eta: float = 0.) -> Tensor:
+    "Gain $w_{t|s}$ that carries a score change at $(y_t, t)$ into $y_s$: EGSDE's $\\beta_{t|s}/\\sqrt{\\alpha_{t|s}}$ (ancestral), the probability-flow ODE's for DDIM."
+    ab_t, ab_s = _per_image(sde.alpha_bar(t), like), _per_image(sde.alpha_bar(s), like)
+    if step == 'ancestral': dys_dx0 = ab_s.sqrt() * (1 - ab_t / ab_s) / (1 - ab_t)  # c_0 of the posterior mean
+    else: dys_dx0 = ab_s.sqrt() - (1 - ab_s - sde.ddim_sigma(like, t, s, eta) ** 2).clamp(min=0).sqrt() * (ab_t / (1 - ab_t)).sqrt()
+    return dys_dx0 * (1 - ab_t) / ab_t.sqrt()
+
+def posterior_x0_var(sde: VPSDE, t: Tensor, like: Tensor, x0_var: Optional[Tensor] = None) -> Tensor:
+    "$v_t \\approx \\mathrm{Var}(x_0 \\mid y_t)$ per pixel: Analytic-DPM's estimate when given, else its bound $\\min(1, (1-\\bar\\alpha_t)/\\bar\\alpha_t)$ for data in [-1, 1]."
+    if x0_var is not None: return _per_image(torch.as_tensor(x0_var), like)
+    ab = _per_image(sde.alpha_bar(t), like)
+    return ((1 - ab) / ab).clamp(max=1.)
 
 # %% ../nbs/08_sampler.ipynb #f912cbc9
-def guidance_gradient(eps_fn: EpsFn, x: Tensor, t: Tensor, sde: VPSDE,
-                      energies: dict[str, Energy],  # name -> E(y, x_src, t)
-                      weights: dict[str, float],  # name -> lambda_k; 0 or missing switches an energy off
-                      source: Optional[Tensor] = None,  # the clean source in the sampler's space (gray VIS)
-                      source_noise: Optional[Tensor] = None,  # the noise that perturbed the source to the start
-                      point: str = 'noisy',  # 'noisy' (EGSDE) or 'tweedie'
-                     ) -> tuple[Tensor, Optional[Tensor], dict[str, Tensor]]:
-    "The noise prediction, $\\nabla_y \\sum_k \\lambda_k \\mathcal E_k$ at the chosen point (None without active energies), and each energy's values."
-    active = {k: E for k, E in energies.items() if weights.get(k, 0.) != 0}
-    if not active:
-        with torch.no_grad(): return eps_fn(x, t), None, {}
+def _curvature(name: str, E: Energy, y: Tensor, x_src: Tensor, t: Tensor, cache: dict) -> Tensor:
+    "An energy's curvature: exact ones every call, estimated ones once per chain (kept in `cache`)."
+    if hasattr(E, 'curvature'): return E.curvature(y, x_src, t)
+    if name not in cache: cache[name] = energy_curvature(E, y, x_src, t)
+    return cache[name]
+
+def energy_pull(energies: dict[str, Energy], weights: dict[str, float], y: Tensor, x_src: Tensor, t: Tensor,
+                cache: dict,  # estimated curvatures of this chain, by energy name
+               ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    "$\\nabla_y \\sum_k \\lambda_k \\mathcal E_k(y, x, t)$, the total curvature $\\sum_k |\\lambda_k| k_k$ (N,), and each energy's values."
     with torch.enable_grad():
-        y = x.detach().requires_grad_(True)
-        if point == 'tweedie':
-            eps = eps_fn(y, t)
-            pair = tweedie_pair(sde, y, source, t, eps)
-        else:
-            with torch.no_grad(): eps = eps_fn(x, t)
-            pair = noisy_pair(sde, y, source, t, source_noise)
-        values = {k: E(*pair) for k, E in active.items()}
+        y = y.detach().requires_grad_(True)
+        values = {k: E(y, x_src, t) for k, E in energies.items()}
         grad, = torch.autograd.grad(sum(weights[k] * v.sum() for k, v in values.items()), y)
-    return eps.detach(), grad, {k: v.detach() for k, v in values.items()}
+    kappa = sum(abs(weights[k]) * _curvature(k, E, y.detach(), x_src, t, cache) for k, E in energies.items())
+    return grad, torch.as_tensor(kappa, dtype=y.dtype, device=y.device).expand(y.shape[0]), {k: v.detach() for k, v in values.items()}
+
+def guided_x0(x0: Tensor, y: Tensor, t: Tensor, s: Tensor, sde: VPSDE,
+              energies: dict[str, Energy],  # the active energies
+              weights: dict[str, float],  # their lambda_k
+              source: Tensor,  # the clean source (gray VIS)
+              source_noise: Optional[Tensor],  # the chain's starting noise (noisy pair)
+              point: str, step: str, eta: float,
+              x0_var: Optional[Tensor] = None,  # Analytic-DPM's v_t of this step, for the Tweedie point
+              cache: Optional[dict] = None) -> tuple[Tensor, dict[str, Tensor]]:
+    "The clean estimate a guided step uses: $\\hat x_0$ moved by the energies at `point` (see above), and the energies' values."
+    cache = {} if cache is None else cache
+    if point == 'tweedie':
+        grad, kappa, values = energy_pull(energies, weights, x0, source, torch.zeros_like(t), cache)
+        v = posterior_x0_var(sde, t, x0, x0_var)
+        return x0 - v / (1 + _per_image(kappa, x0) * v) * grad, values
+    grad, kappa, values = energy_pull(energies, weights, y, sde.q_sample(source, t, source_noise), t, cache)
+    w = guidance_weight(sde, t, s, y, step, eta)
+    w_eff = torch.minimum(w, 1 / _per_image(kappa, y).clamp(min=1e-12))
+    ab = _per_image(sde.alpha_bar(t), y)
+    return x0 - (1 - ab) / ab.sqrt() * (w_eff / w) * grad, values
 
 # %% ../nbs/08_sampler.ipynb #4d0166f7
-def ilvr_project(y: Tensor, x_ref: Tensor, factor: int) -> Tensor:
+ILVR_VARIANTS = ('adm', 'shared')
+
+def ilvr_low_pass(x: Tensor, factor: int) -> Tensor:
+    "ILVR's $\\phi_N$: anti-aliased bicubic downsampling by `factor` and bicubic upsampling back (ilvr_adm's resizer)."
+    if factor <= 1: return x
+    h, w = x.shape[-2:]
+    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode='bicubic', antialias=True, align_corners=False)
+    return F.interpolate(small, size=(h, w), mode='bicubic', align_corners=False)
+
+def ilvr_project(y: Tensor, x_ref: Tensor, factor: int, variant: str = 'adm') -> Tensor:
     "ILVR's low-frequency replacement $y \\leftarrow y - \\phi_N(y) + \\phi_N(x_{\\mathrm{ref}})$ (Choi et al. 2021, Alg. 1)."
-    return y - low_pass(y, factor) + low_pass(x_ref, factor)
+    lp = ilvr_low_pass if variant == 'adm' else low_pass
+    return y - lp(y, factor) + lp(x_ref, factor)
 
 # %% ../nbs/08_sampler.ipynb #d71256f7
 STEPS = ('ancestral', 'ddim')
+
+def _check_guidance(step, point, ilvr_variant, energies, weights, source, source_noise, ilvr_factor):
+    "Clear errors for a guided call that cannot run."
+    if step not in STEPS: raise ValueError(f"unknown step {step!r}: use one of {STEPS}")
+    if point not in EVAL_POINTS: raise ValueError(f"unknown evaluation point {point!r}: use one of {EVAL_POINTS}")
+    if ilvr_variant not in ILVR_VARIANTS: raise ValueError(f"unknown ILVR variant {ilvr_variant!r}: use one of {ILVR_VARIANTS}")
+    if unknown := set(weights) - set(energies): raise ValueError(f"weights given for energies that are not there: {sorted(unknown)}")
+    needs_source = any(w != 0 for w in weights.values()) or ilvr_factor
+    if needs_source and source is None: raise ValueError("guidance and ILVR need the `source` image")
+    needs_noise = (point == 'noisy' and any(w != 0 for w in weights.values())) or (ilvr_factor and ilvr_variant == 'shared')
+    if needs_noise and source_noise is None:
+        raise ValueError("the noisy pair and ILVR need `source_noise`, the noise that perturbed the source to the start")
+
+def _randn(x: Tensor, generator) -> Tensor: return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 def sample_guided(eps_fn: EpsFn, x: Tensor, timesteps: Tensor, sde: VPSDE,
                   generator: Optional[torch.Generator] = None,  # noise for the steps; None uses torch's global RNG
                   callback: Optional[Callable[[dict], None]] = None,  # called with {'i', 't', 'x', 'eps', 'energies'} after each step
                   *,
                   source: Optional[Tensor] = None,  # clean source in the sampler's space (gray VIS), for energies and ILVR
-                  source_noise: Optional[Tensor] = None,  # the noise that perturbed `source` to the start x (noisy pair, ILVR)
+                  source_noise: Optional[Tensor] = None,  # the noise that perturbed `source` to the start x (noisy pair)
                   energies: Optional[dict[str, Energy]] = None,  # name -> E(y, x_src, t)
                   weights: Optional[dict[str, float]] = None,  # name -> lambda_k (missing: 0)
                   point: str = 'noisy',  # where energies are evaluated: 'noisy' pair or 'tweedie' estimate
                   step: str = 'ancestral',  # 'ancestral' (DDPM) or 'ddim'
                   eta: float = 0.,  # DDIM's noise (0: deterministic)
-                  x0_var: Optional[Tensor] = None,  # Analytic-DPM's v_t per step for ancestral steps; None: DDPM's
+                  x0_var: Optional[Tensor] = None,  # Analytic-DPM's v_t per step (ancestral variance, Tweedie tilt); None: DDPM's / bound
+                  clip: bool = False,  # clip the clean-image estimate to [-1, 1] (DDPM's `clip_denoised`)
                   ilvr_factor: Optional[int] = None,  # ILVR's low-pass factor N; None: no projection
+                  ilvr_variant: str = 'adm',  # 'adm' (ILVR's code) or 'shared' (see `ilvr_project`)
                  ) -> Tensor:
-    "Energy-guided reverse SDE (EGSDE, Zhao et al. 2022, eq. 7; ILVR projection, Choi et al. 2021) from $y_{\\tau_0}$ along `timesteps`."
+    "Energy-guided reverse SDE (EGSDE, Zhao et al. 2022, eq. 7; tilted Tweedie estimate; ILVR, Choi et al. 2021) from $y_{\\tau_0}$ along `timesteps`."
     energies, weights = energies or {}, weights or {}
-    if step not in STEPS: raise ValueError(f"unknown step {step!r}: use one of {STEPS}")
-    if point not in EVAL_POINTS: raise ValueError(f"unknown evaluation point {point!r}: use one of {EVAL_POINTS}")
-    if unknown := set(weights) - set(energies): raise ValueError(f"weights given for energies that are not there: {sorted(unknown)}")
-    needs_source = any(w != 0 for w in weights.values()) or ilvr_factor
-    if needs_source and source is None: raise ValueError("guidance and ILVR need the `source` image")
-    if needs_source and source_noise is None and (point == 'noisy' or ilvr_factor):
-        raise ValueError("the noisy pair and ILVR need `source_noise`, the noise that perturbed the source to the start")
+    _check_guidance(step, point, ilvr_variant, energies, weights, source, source_noise, ilvr_factor)
+    active, cache, last = {k: E for k, E in energies.items() if weights.get(k, 0.) != 0}, {}, len(timesteps) - 2
     for i, t, s in _step_times(x, timesteps):
-        eps, grad, values = guidance_gradient(eps_fn, x, t, sde, energies, weights, source, source_noise, point)
+        with torch.no_grad(): eps = eps_fn(x, t)
+        values = {}
+        if clip or active:
+            x0 = sde.eps_to_x0(x, t, eps)
+            if clip: x0 = x0.clamp(-1, 1)
+            if active:
+                x0, values = guided_x0(x0, x, t, s, sde, active, weights, source, source_noise, point, step, eta,
+                                       None if x0_var is None else x0_var[i], cache)
+                if clip: x0 = x0.clamp(-1, 1)
+            eps = sde.x0_to_eps(x, t, x0)
         with torch.no_grad():
-            if step == 'ancestral':
-                noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-                x_s = sde.ancestral_step(x, t, s, eps, noise, 0. if x0_var is None else x0_var[i])
-            else:
-                noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) if eta > 0 else torch.zeros_like(x)
-                x_s = sde.ddim_step(x, t, s, eps, noise, eta)
-            if grad is not None: x_s = x_s - guidance_weight(sde, t, s, x) * grad
-            if ilvr_factor: x_s = ilvr_project(x_s, sde.q_sample(source, s, source_noise), ilvr_factor)
-        x = x_s
+            if step == 'ancestral': x = sde.ancestral_step(x, t, s, eps, _randn(x, generator), 0. if x0_var is None else x0_var[i])
+            else: x = sde.ddim_step(x, t, s, eps, _randn(x, generator) if eta > 0 else torch.zeros_like(x), eta)
+            if ilvr_factor and ilvr_variant == 'shared': x = ilvr_project(x, sde.q_sample(source, s, source_noise), ilvr_factor, 'shared')
+            elif ilvr_factor and i < last: x = ilvr_project(x, sde.q_sample(source, t, _randn(x, generator)), ilvr_factor)  # level t: ilvr_adm's
         if callback is not None: callback({'i': i, 't': t, 'x': x, 'eps': eps, 'energies': values})
     return x
 
 # %% ../nbs/08_sampler.ipynb #b6e216e9
 @dataclass(frozen=True)
 class MethodPreset:
-    "One translation method: the score network it needs, its energies, ILVR's projection."
+    "One translation method: the score network it needs, its energies and where they are evaluated, ILVR, clipping."
     score_net: Optional[str]  # 'conditional', 'unconditional', or None (no sampling: the gray image)
     energies: tuple[str, ...] = ()  # names of `DEFAULTS['weights_at_256']`
+    point: str = 'tweedie'  # where the energies are evaluated: 'noisy' pair (EGSDE) or 'tweedie' estimate
     ilvr: bool = False  # project onto the source's low-pass after each step
+    clip: bool = True  # clip the clean-image estimate to [-1, 1], as the method's reference code does
 
+_NFER = dict(score_net='conditional', point='tweedie', clip=True)
 METHODS = {
     'gray': MethodPreset(None),
-    'sdedit': MethodPreset('unconditional'),
-    'ilvr': MethodPreset('unconditional', ilvr=True),
-    'egsde': MethodPreset('unconditional', ('realistic', 'faithful')),
-    'nfer-sde': MethodPreset('conditional', ('landmark', 'frequency')),
-    'nfer-sde/no-landmark': MethodPreset('conditional', ('frequency',)),
-    'nfer-sde/no-frequency': MethodPreset('conditional', ('landmark',)),
-    'nfer-sde/unconditional': MethodPreset('unconditional', ('landmark', 'frequency')),
+    'sdedit': MethodPreset('unconditional', clip=False),
+    'ilvr': MethodPreset('unconditional', ilvr=True, clip=True),
+    'egsde': MethodPreset('unconditional', ('realistic', 'faithful'), point='noisy', clip=False),
+    'nfer-sde': MethodPreset(energies=('landmark', 'frequency'), **_NFER),
+    'nfer-sde/no-energy': MethodPreset(**_NFER),
+    'nfer-sde/no-landmark': MethodPreset(energies=('frequency',), **_NFER),
+    'nfer-sde/no-frequency': MethodPreset(energies=('landmark',), **_NFER),
+    'nfer-sde/unconditional': MethodPreset(energies=('landmark', 'frequency'), **{**_NFER, 'score_net': 'unconditional'}),
 }
 
 # %% ../nbs/08_sampler.ipynb #4e8eee8c
 DEFAULTS = dict(
-    t0_fraction=0.5,  # EGSDE: t = 500 of T = 1000 (levels 499 ... 0)
+    t0_fraction=0.5,  # EGSDE: t = 500 of T = 1000 (levels 499 ... 0); the pipeline chooses t0 per method on validation subjects
     n_steps=50,  # respaced steps from t0 (EGSDE: all t0 + 1 levels)
     lowpass_factor_at_256=32,  # EGSDE's down_N at 256 px
     weights_at_256={'faithful': 2., 'realistic': 500., 'frequency': 2., 'landmark': 1.},  # EGSDE li, ls; NFER-SDE ours
     realistic_kind='cosine',  # EGSDE's s1
     frequency_cutoff=8.,  # cycles per image side
     frequency_kind='gaussian',
-    point='noisy',  # EGSDE's noisy pair
     step='ancestral',
 )
 
@@ -184,19 +236,26 @@ class Translator:
     n_steps: int = DEFAULTS['n_steps']
     step: str = DEFAULTS['step']  # 'ancestral' or 'ddim'
     eta: float = 0.  # DDIM's noise
-    point: str = DEFAULTS['point']  # 'noisy' or 'tweedie'
+    point: Optional[str] = None  # 'noisy' or 'tweedie'; None: the preset's
     weights: dict = field(default_factory=dict)  # overrides of the preset's (scaled) weights; extra energies' weights
     energies: dict = field(default_factory=dict)  # extra energies E(y, x_src, t), by name
     lowpass: Optional[int] = None  # low-pass factor for ILVR and the faithful energy; None: scaled EGSDE default
     frequency_cutoff: float = DEFAULTS['frequency_cutoff']
     frequency_kind: str = DEFAULTS['frequency_kind']
     realistic_kind: str = DEFAULTS['realistic_kind']
-    clip_x0: bool = True  # clip the network's clean-image estimate to [-1, 1] (DDPM's and EGSDE's `clip_denoised`)
+    clip_x0: Optional[bool] = None  # clip the clean-image estimate to [-1, 1]; None: as the preset's reference code
+    ilvr_variant: str = 'adm'  # 'adm' (ILVR's code) or 'shared' (see `ilvr_project`)
+
+    def resolved(self) -> dict:
+        "The options that default to the preset's, resolved: `point`, `clip_x0`, `t0`."
+        preset = get_method(self.method)
+        return {'point': self.point or preset.point, 'clip_x0': preset.clip if self.clip_x0 is None else self.clip_x0,
+                't0': self.t0 if self.t0 is not None else default_t0(self.sde)}
 
     def settings(self) -> dict:
         "Everything but the networks, for a run's record."
         return {k: v for k, v in self.__dict__.items() if k not in ('score_net', 'heatmap_net', 'domain_classifier', 'energies', 'sde')} | {
-            'sde': repr(self.sde), 't0': self.t0 if self.t0 is not None else default_t0(self.sde), 'extra_energies': sorted(self.energies)}
+            'sde': repr(self.sde), 'extra_energies': sorted(self.energies)} | self.resolved()
 
 # %% ../nbs/08_sampler.ipynb #1df41c49
 def build_translator(method: str = 'nfer-sde',  # a key of `METHODS`
@@ -244,20 +303,19 @@ def __call__(self: Translator, vis: Tensor, seed: int = 0, generator: Optional[t
     src = to_gray(vis)
     if preset.score_net is None: return src.clamp(-1, 1)
     g = generator or torch.Generator(device).manual_seed(seed)
-    size = vis.shape[-1]
-    t0 = self.t0 if self.t0 is not None else default_t0(self.sde)
-    timesteps = respaced_timesteps(t0, self.n_steps)
+    size, opts = vis.shape[-1], self.resolved()
+    timesteps = respaced_timesteps(opts['t0'], self.n_steps)
     energies = make_energies(preset.energies, size, self.heatmap_net, self.domain_classifier, self.lowpass,
                              self.frequency_cutoff, self.frequency_kind, self.realistic_kind) | self.energies
     weights = preset_weights(self.method, size) | self.weights
     net = self.score_net
     eps_fn = (lambda y, t: net(y, t, cond=vis)) if is_conditional(net) else (lambda y, t: net(y, t))
-    if self.clip_x0: eps_fn = clip_x0(eps_fn, self.sde)
     noise = torch.randn(src.shape, generator=g, device=device, dtype=src.dtype)
-    y = self.sde.q_sample(src, torch.full((src.shape[0],), t0, device=device), noise)
+    y = self.sde.q_sample(src, torch.full((src.shape[0],), opts['t0'], device=device), noise)
     ilvr = (self.lowpass or lowpass_factor(size, DEFAULTS['lowpass_factor_at_256'])) if preset.ilvr else None
     y = sample_guided(eps_fn, y, timesteps, self.sde, generator=g, callback=callback, source=src, source_noise=noise,
-                      energies=energies, weights=weights, point=self.point, step=self.step, eta=self.eta, ilvr_factor=ilvr)
+                      energies=energies, weights=weights, point=opts['point'], step=self.step, eta=self.eta,
+                      clip=opts['clip_x0'], ilvr_factor=ilvr, ilvr_variant=self.ilvr_variant)
     return y.clamp(-1, 1)
 
 def translate(vis: Tensor,  # VIS images (N, 3, H, W) in [-1, 1]

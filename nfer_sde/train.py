@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #80bfcbf4
 from __future__ import annotations
-import argparse, copy, dataclasses, json, math, os, sys, time
+import argparse, copy, dataclasses, inspect, json, math, os, sys, time
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 import numpy as np
@@ -23,11 +23,11 @@ from .landmarks import HeatmapNet, gaussian_heatmaps, heatmaps_to_landmarks
 
 # %% auto #0
 __all__ = ['MODEL_CLASSES', 'RESUMABLE_CHANGES', 'SCORE_DEFAULTS', 'HEATMAP_DEFAULTS', 'DOMAIN_DEFAULTS', 'score_matching_loss',
-           'heatmap_loss', 'domain_loss', 'dataset_subjects', 'check_fold', 'ToyPairs', 'ResumableSampler', 'step_seed',
-           'EMA', 'build_model', 'portable_rng_state', 'set_portable_rng_state', 'read_checkpoint', 'load_model',
-           'setup_distributed', 'weights_digest', 'check_ranks_in_sync', 'TrainConfig', 'cpu_has_fast_bf16',
-           'amp_dtype', 'NonFiniteLossError', 'read_log', 'fit', 'image_grid', 'sample_score_net', 'score_sample_grid',
-           'train_score_net', 'train_heatmap_net', 'train_domain_classifier', 'main']
+           'heatmap_loss', 'noisy_heatmap_loss', 'domain_loss', 'dataset_subjects', 'check_fold', 'ToyPairs',
+           'ResumableSampler', 'step_seed', 'EMA', 'build_model', 'portable_rng_state', 'set_portable_rng_state',
+           'read_checkpoint', 'load_model', 'setup_distributed', 'weights_digest', 'check_ranks_in_sync', 'TrainConfig',
+           'cpu_has_fast_bf16', 'amp_dtype', 'NonFiniteLossError', 'read_log', 'fit', 'image_grid', 'sample_score_net',
+           'score_sample_grid', 'train_score_net', 'train_heatmap_net', 'train_domain_classifier', 'main']
 
 # %% ../nbs/09_train.ipynb #2ea17c8f
 def score_matching_loss(model: nn.Module, sde: VPSDE,
@@ -56,6 +56,20 @@ def heatmap_loss(model: nn.Module,
     pred = heatmaps_to_landmarks(h, images.shape[-2:])
     coord = (pred - torch.nan_to_num(landmarks)).norm(dim=-1)[known].mean() / images.shape[-1]
     return hm + coord_weight * coord
+
+# %% ../nbs/09_train.ipynb #b7e1a002
+def noisy_heatmap_loss(model: nn.Module, sde: VPSDE,
+                       images: Tensor,  # clean images (N, 1|3, H, W) in [-1, 1]; noised in gray
+                       landmarks: Tensor,  # (N, 68, 2) landmarks of the clean images, in image pixels, NaN where unknown
+                       sigma: float = 1.0,  # std of the target bumps, in heatmap pixels
+                       coord_weight: float = 1.0,  # weight of the coordinate term
+                       generator: Optional[torch.Generator] = None,  # draws t and eps
+                      ) -> Tensor:
+    "`heatmap_loss` of $H_\\theta(\\sqrt{\\bar\\alpha_t}x_0 + \\sqrt{1-\\bar\\alpha_t}\\epsilon,\\ t)$ against the clean landmarks' heatmaps, $t \\sim \\mathcal U\\{0..T-1\\}$."
+    x0 = to_gray(images)
+    t = torch.randint(0, sde.T, (x0.shape[0],), generator=generator, device=x0.device)
+    eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    return heatmap_loss(lambda y: model(y, t), sde.q_sample(x0, t, eps), landmarks, sigma, coord_weight)
 
 # %% ../nbs/09_train.ipynb #806f28e4
 def domain_loss(model: nn.Module, sde: VPSDE,
@@ -255,12 +269,26 @@ def _checkpoint(model, ema, opt, sched, scaler, step, cfg, meta, world_size, per
             'rng': portable_rng_state(),
             'train_config': dataclasses.asdict(cfg), 'meta': meta}
 
+def _full_config(model_class: str, config: dict) -> dict:
+    "A network's constructor arguments, with the defaults of those its checkpoint predates (a checkpoint written before an argument existed)."
+    cls = MODEL_CLASSES.get(model_class)
+    params = inspect.signature(cls).parameters.values() if cls else ()
+    return {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **config}
+
+def _full_config(model_class: str, config: dict) -> dict:
+    "A network's constructor arguments, with the defaults of those its checkpoint predates (a checkpoint written before an argument existed)."
+    cls = MODEL_CLASSES.get(model_class)
+    params = inspect.signature(cls).parameters.values() if cls else ()
+    return {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **config}
+
 def _check_resumable(ck: dict, model, cfg, meta, path):
     "Refuse to resume a checkpoint made with other settings, data or network."
     old = {k: v for k, v in ck['train_config'].items() if k not in RESUMABLE_CHANGES}
     new = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RESUMABLE_CHANGES}
     diffs = {k: (old.get(k), new.get(k)) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
-    if ck['model_class'] != type(model).__name__ or ck['model_config'] != dict(model.config): diffs['network'] = (ck['model_config'], model.config)
+    name = type(model).__name__
+    if ck['model_class'] != name or _full_config(name, ck['model_config']) != _full_config(name, dict(model.config)):
+        diffs['network'] = (ck['model_config'], model.config)
     diffs.update({k: (ck['meta'].get(k), meta.get(k)) for k in meta if ck['meta'].get(k) != meta.get(k)})
     if diffs: raise InputError(f"cannot resume: the checkpoint was made with other settings {diffs} (old, new).", path,
                                "Resume with the same settings, or train into a new folder.")
@@ -492,12 +520,20 @@ def train_heatmap_net(data: Dataset,  # images with landmarks (`ImageDataset`, V
                       out_dir, *, train_subjects: Sequence[str], test_subjects: Sequence[str] = (),
                       net: Optional[dict] = None,  # `HeatmapNet` keyword arguments
                       sigma: float = 1.0,  # std of the target bumps, heatmap pixels
+                      time_conditioned: bool = False,  # a net of noisy images, net(y_t, t), trained on noised images (`noisy_heatmap_loss`)
+                      sde: Optional[VPSDE] = None,  # forward process of a time-conditioned net's noise (default `VPSDE()`)
                       resume: bool = False, progress: bool = True, **config) -> nn.Module:
-    "Train the project's `HeatmapNet` by heatmap and coordinate regression (`heatmap_loss`)."
+    "Train the project's `HeatmapNet` by heatmap and coordinate regression (`heatmap_loss`; `noisy_heatmap_loss` when time-conditioned)."
     meta = {'task': 'heatmap', 'sigma': sigma, **_fold_meta(data, train_subjects, test_subjects)}
+    if time_conditioned: sde = sde or VPSDE(); meta.update(time_conditioned=True, sde=_sde_meta(sde))  # a plain run's meta stays as before
+    elif sde is not None: raise ValueError("sde= only applies to a time-conditioned heatmap net (time_conditioned=True).")
+    net = dict(net or {})
+    if net.setdefault('time_conditioned', time_conditioned) != time_conditioned:
+        raise InputError(f"the network arguments {net} contradict time_conditioned={time_conditioned}.")
     cfg = TrainConfig(**{**HEATMAP_DEFAULTS, **config})
-    model = _build(HeatmapNet, net or {}, cfg.seed)
-    loss_fn = lambda m, b, g: heatmap_loss(m, b['image'], b['landmarks'], sigma)
+    model = _build(HeatmapNet, net, cfg.seed)
+    if time_conditioned: loss_fn = lambda m, b, g: noisy_heatmap_loss(m, sde, b['image'], b['landmarks'], sigma, generator=g)
+    else: loss_fn = lambda m, b, g: heatmap_loss(m, b['image'], b['landmarks'], sigma)
     return fit(model, loss_fn, data, out_dir, cfg, meta, None, resume, progress)
 
 def train_domain_classifier(data: Dataset,  # VIS/NIR pairs (`PairDataset`): each gives one gray-VIS and one NIR example
@@ -533,6 +569,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--test-subjects', default='', help='comma-separated test subjects, with --train-subjects')
     p.add_argument('--net', default=None, help="score-net preset ('tiny', 'cpu', 'gpu', 'gpu256') or a JSON dict of network arguments")
     p.add_argument('--unconditional', action='store_true', help='score net on NIR alone (SDEdit/ILVR/EGSDE baselines)')
+    p.add_argument('--time-conditioned', action='store_true', help='heatmap net of noisy images y_t, trained on noised images (net(y_t, t))')
     for f in dataclasses.fields(TrainConfig):
         kw = {'action': argparse.BooleanOptionalAction} if f.type in ('bool', bool) else {'type': {'int': int, 'float': float, 'str': str}.get(str(f.type), str)}
         p.add_argument('--' + f.name.replace('_', '-'), default=None, **kw)
@@ -570,11 +607,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = {f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig) if getattr(a, f.name) is not None}
     common = dict(resume=a.resume, progress=not a.no_progress, **config)
     try:
+        if a.time_conditioned and a.task != 'heatmap': raise InputError('--time-conditioned applies to the heatmap task only.')
         data, train, test = _data_and_fold(a, conditional=not a.unconditional)
         net = json.loads(a.net) if a.net and a.net.startswith('{') else a.net
         fold = dict(train_subjects=train, test_subjects=test)
         if a.task == 'score': model = train_score_net(data, a.out, conditional=not a.unconditional, net=net or 'cpu', **fold, **common)
-        elif a.task == 'heatmap': model = train_heatmap_net(data, a.out, net=net, **fold, **common)
+        elif a.task == 'heatmap': model = train_heatmap_net(data, a.out, net=net, time_conditioned=a.time_conditioned, **fold, **common)
         else: model = train_domain_classifier(data, a.out, net=net, **fold, **common)
     except InputError as e: print(f"error: {e}", file=sys.stderr); return 2
     except NonFiniteLossError as e: print(f"error: {e}", file=sys.stderr); return 3

@@ -210,12 +210,18 @@ class DomainClassifier(nn.Module):
         self.mid = ResBlock(ch, ch, temb_dim, dropout, g)
         self.head = nn.Sequential(norm(ch, g), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, n_classes))
 
-    def forward(self, x: Tensor,  # noisy image, (N, in_channels, H, W)
-                t: Tensor,  # integer timesteps, (N,)
-               ) -> Tensor:
-        "Domain logits, shape (N, n_classes)."
+    def features(self, x: Tensor,  # noisy image, (N, in_channels, H, W)
+                 t: Tensor,  # integer timesteps, (N,) or one for all
+                ) -> Tensor:
+        "The middle block's output $f_\\phi(y_t, t)$, (N, C, H', W'): the spatial features EGSDE's realistic expert compares (its `DSE_inference`)."
         if t.dim() == 0: t = t.expand(x.shape[0])
         temb = self.temb(timestep_embedding(t, self.config['base_channels']))
         h = self.conv_in(x)
         for block in self.down: h = run_stage(block, h, temb)
-        return self.head(self.mid(h, temb))
+        return self.mid(h, temb)
+
+    def forward(self, x: Tensor,  # noisy image, (N, in_channels, H, W)
+                t: Tensor,  # integer timesteps, (N,)
+               ) -> Tensor:
+        "Domain logits, shape (N, n_classes): the head (normalise, SiLU, average-pool, linear) on `features`."
+        return self.head(self.features(x, t))

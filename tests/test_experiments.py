@@ -10,7 +10,8 @@ sys.path.insert(0, str(ROOT / 'tools'))
 from publish_demo import publish
 
 TINY = dict(folds=2, sampler_steps=3,
-            overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8},
+            overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8,
+                       't0_images': 2},
             fer_overrides={'epochs': 2, 'min_epochs': 1, 'patience': 1})
 
 @pytest.mark.slow
@@ -19,7 +20,11 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
     methods = ['gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde']
     assert list(table.index) == ['real NIR only'] + methods
-    assert {'FER accuracy', 'FER accuracy, 33% NIR', 'SSIM', 'landmark NME', 'expression consistency'} <= set(table.columns)
+    assert {'FER accuracy', 'FER accuracy, 33% NIR', 'SSIM', 'landmark NME (dlib)', 'face found (dlib)', 'expression consistency',
+            't0 / T (folds)'} <= set(table.columns)
+    assert not [c for c in table.columns if 'guide net' in c]  # the guidance's own network judges no main-table column
+    assert table.loc['gray', 't0 / T (folds)'] == '' and len(table.loc['sdedit', 't0 / T (folds)'].split(', ')) == 2
+    check_held_out_and_t0(tmp_path)
     low = pd.read_csv(tmp_path / 'fer_accuracy' / 'fer_accuracy_low_nir_folds.csv')
     assert len(low) == 2 * 6  # the low-NIR regime ran for every training set on both folds
     for name in ('fer_accuracy', 'translation_quality', 'ablation'):
@@ -28,6 +33,12 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     assert (tmp_path / 'translation_quality' / 'translations.png').exists()
     sweeps = pd.read_csv(tmp_path / 'ablation' / 'ablation_sweeps.csv')
     assert set(sweeps.sweep) >= {'t0 / T', 'steps (NFE)'}
+    components = pd.read_csv(tmp_path / 'ablation' / 'ablation_components.csv', index_col=0)
+    assert {'NFER-SDE, no energy', 'NFER-SDE, energies on the noisy pair',
+            'NFER-SDE, energies on the noisy pair, time-conditioned heatmap net'} <= set(components.index)
+    assert {'landmark NME (dlib)', 'face found (dlib)', 'SSIM'} <= set(components.columns) and 'landmark NME (guide net)' not in components
+    assert (tmp_path / 'work' / 'nets' / 'fold_00' / 'heatmap_timed').is_dir()  # trained for the ablation, on its fold only
+    assert not (tmp_path / 'work' / 'nets' / 'fold_01' / 'heatmap_timed').exists()
     record = pd.read_json(tmp_path / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
     assert record['data_kind'].startswith('built-in synthetic') and record['params']['folds'] == 2
     out = capsys.readouterr().out
@@ -45,6 +56,26 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     pd.testing.assert_frame_equal(again, table)
     assert 'resumed' in (tmp_path / 'main_table.md').read_text()
     with pytest.raises(SystemExit, match='was resumed'): publish(tmp_path, docs)  # its time would not be a whole run's
+
+def check_held_out_and_t0(run):
+    "The quality table scored each fold's test subjects; every sampling method's t0 was chosen on validation subjects only."
+    import json
+    from nfer_sde.fer import split_validation
+    folds = json.loads((run / 'work' / 'folds.json').read_text())['folds']
+    per_fold = pd.read_csv(run / 'translation_quality' / 'translation_quality_folds.csv')
+    assert 'landmark NME (guide net)' in per_fold and 'landmark NME (guide net)' not in pd.read_csv(run / 'translation_quality' / 'translation_quality.csv')
+    for i, fold in enumerate(folds):
+        tr = run / 'work' / 'translations' / f'fold_{i:02d}'
+        for m in ('gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde'):
+            held_out = pd.read_csv(tr / 'held_out' / m / 'manifest.csv', dtype={'subject': str})
+            assert set(held_out.subject) == set(fold['test']) and set(held_out.illumination) == {'strong'}
+            assert set(pd.read_csv(tr / m / 'manifest.csv', dtype={'subject': str}).subject) == set(fold['train'])
+            if m == 'gray': continue
+            chosen = json.loads((tr / 't0' / f'{m}.json').read_text())
+            assert set(chosen['validation_subjects']) <= set(split_validation(fold['train'], 0.2, 0)[1])  # FERConfig's split
+            assert not set(chosen['validation_subjects']) & set(fold['test']) and len(chosen['scores']) == 8
+            for folder in (tr / m, tr / 'held_out' / m):  # both translations start where the choice said
+                assert json.loads((folder / 'translation.json').read_text())['translator']['t0'] == chosen['t0']
 
 def fake_oulu_tree(root, n_subjects=3):
     "Oulu-CASIA's layout, filled with built-in faces rendered large enough for dlib's detector."

@@ -1,12 +1,12 @@
-"""The FER protocol end to end on a small image set written to disk: outputs, leakage refusal, resume, and a run
-killed in another process that resumes where it stopped."""
+"""The FER protocol end to end on a small image set written to disk: outputs, leakage refusal, seeds, resume, a
+protocol killed in another process that resumes where it stopped, and safe loading of saved classifiers."""
 import json, os, signal, subprocess, sys, textwrap, time
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 from nfer_sde.core import EXPRESSIONS
-from nfer_sde.fer import LeakageError, fer_config, fer_protocol, protocol_table
+from nfer_sde.fer import LeakageError, fer_config, fer_protocol, protocol_summary, protocol_table, run_path
 
 def write_squares(root, n_subjects=9, size=32, frames=2, seed=0):
     """A manifest of NIR and VIS PNGs whose class is the place of a bright square (learnable in a few epochs);
@@ -30,7 +30,7 @@ def write_squares(root, n_subjects=9, size=32, frames=2, seed=0):
 
 FOLDS = [{'train': [f'P{s:03d}' for s in range(9) if s % 3 != i], 'test': [f'P{s:03d}' for s in range(9) if s % 3 == i]}
          for i in range(3)]
-CONFIG = fer_config('tiny', epochs=4, patience=2)
+CONFIG = fer_config('tiny', epochs=4, patience=2, seeds=1)
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
@@ -74,8 +74,29 @@ def test_extra_images_enter_training_and_runs_share_the_split(data, tmp_path):
     s = fer_protocol(data, FOLDS, out, extra=vis_extra(data), name='gray/vis', config=CONFIG, progress=False, device='cpu')
     table = pd.read_csv(out / 'fer_gray_vis.csv')
     assert (table['n_extra'] > 0).all() and (table['n_extra'] < 6 * 6 * 2).all()  # validation subjects' extras left out
-    t = protocol_table(out)
+    t = protocol_summary(out)
     assert set(t.index) == {'real', 'gray/vis'} and t.loc['gray/vis', 'extra images'] == s['n_extra']
+    runs = protocol_table(out)
+    assert len(runs) == 6 and set(runs['training set']) == {'real', 'gray/vis'} and (runs['seed'] == 0).all()
+
+def test_seeds_give_one_run_each_and_more_seeds_reuse_the_first(data, tmp_path):
+    out = tmp_path / 'split'
+    one = fer_protocol(data, FOLDS[:2], out, config=CONFIG, progress=False, device='cpu')
+    stamps = {p: p.stat().st_mtime_ns for p in (out / 'fer_real').glob('*.json')}
+    s = fer_protocol(data, FOLDS[:2], out, config=fer_config('tiny', epochs=4, patience=2, seeds=2), progress=False, device='cpu')
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # seed 0 of each fold reused
+    assert [(r['fold'], r['seed']) for r in s['runs']] == [(0, 0), (0, 1), (1, 0), (1, 1)] and s['seeds'] == 2 and s['k'] == 2
+    acc = {(r['fold'], r['seed']): r['accuracy'] for r in s['runs']}
+    assert acc[0, 0] == one['runs'][0]['accuracy'] and s['fold_accuracy'] == pytest.approx([(acc[f, 0] + acc[f, 1]) / 2 for f in (0, 1)])
+    assert s['mean_accuracy'] == pytest.approx(np.mean(list(acc.values())))
+    assert s['std_accuracy'] == pytest.approx(np.std(list(acc.values()), ddof=1))  # over all runs
+    assert np.sum(s['confusion']) == 2 * 2 * 3 * 6 * 2  # each test image once per seed
+    records = [json.loads(run_path(out, 'real', f, k).read_text()) for f in (0, 1) for k in (0, 1)]
+    assert len({r['train_seed'] for r in records}) == 4  # a training seed per run ...
+    assert all(r['val_subjects'] == records[2 * (r['fold'])]['val_subjects'] for r in records)  # ... one split per fold
+    t = protocol_table(out)
+    assert list(t.columns[:4]) == ['training set', 'fold', 'seed', 'accuracy'] and len(t) == 4
+    assert t['accuracy'].tolist() == [acc[f, k] for f in (0, 1) for k in (0, 1)]
 
 def test_another_split_in_the_same_folder_is_refused(data, tmp_path):
     out = tmp_path / 'split'
@@ -90,31 +111,41 @@ def test_finished_folds_are_reused_and_changed_ones_recomputed(data, tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in (out / 'fer_real').glob('fold_*.json')}
     fer_protocol(data, FOLDS, out, config=CONFIG, progress=False, device='cpu')
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing retrained
-    fer_protocol(data, FOLDS, out, config=fer_config('tiny', epochs=3, patience=2), progress=False, device='cpu')
+    fer_protocol(data, FOLDS, out, config=fer_config('tiny', epochs=3, patience=2, seeds=1), progress=False, device='cpu')
     assert all(p.stat().st_mtime_ns != t for p, t in stamps.items())  # another config: every fold again
 
 KILLED_RUN = textwrap.dedent('''
     import sys, json
     from nfer_sde.fer import fer_config, fer_protocol
     folds = json.loads(sys.argv[3])
-    fer_protocol(sys.argv[1], folds, sys.argv[2], config=fer_config('tiny', epochs=30, min_epochs=30), progress=False, device='cpu')
+    fer_protocol(sys.argv[1], folds, sys.argv[2], config=fer_config('tiny', epochs=6, min_epochs=6, seeds=2), progress=False, device='cpu')
 ''')
+DETERMINISTIC = ['training set', 'fold', 'seed', 'accuracy', 'n_train_real', 'n_extra', 'epochs', 'best_epoch']
+
+def protocol_process(data, out):
+    "The protocol of `KILLED_RUN` in a fresh single-threaded process."
+    return subprocess.Popen([sys.executable, '-c', KILLED_RUN, str(data), str(out), json.dumps(FOLDS)], env=dict(os.environ, OMP_NUM_THREADS='1'))
 
 @pytest.mark.slow
-def test_a_killed_run_resumes_from_its_finished_folds(data, tmp_path):
+def test_a_killed_protocol_resumes_at_the_next_missing_run(data, tmp_path):
+    assert protocol_process(data, tmp_path / 'whole').wait() == 0  # the same protocol, never interrupted
     out = tmp_path / 'split'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    p = subprocess.Popen([sys.executable, '-c', KILLED_RUN, str(data), str(out), json.dumps(FOLDS)], env=env)
-    first = out / 'fer_real' / 'fold_00.json'
-    deadline = time.time() + 120
-    while not first.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.2)
+    p = protocol_process(data, out)
+    third = run_path(out, 'real', 1, 0)  # fold 0's two seeds are done when fold 1's first run is written
+    deadline = time.time() + 300
+    while not third.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.05)
     os.kill(p.pid, signal.SIGKILL); p.wait()
-    assert first.exists() and not (out / 'fer_real.json').exists()  # killed after fold 0, before the summary
-    done = json.loads(first.read_text())  # complete JSON: written atomically
-    stamp = first.stat().st_mtime_ns
-    s = fer_protocol(data, FOLDS, out, config=fer_config('tiny', epochs=30, min_epochs=30), progress=False, device='cpu')
-    assert first.stat().st_mtime_ns == stamp and s['fold_accuracy'][0] == done['accuracy']
-    assert len(s['fold_accuracy']) == 3
+    done = sorted((out / 'fer_real').glob('fold_*.json'))
+    assert third in done and len(done) < 6 and not (out / 'fer_real.json').exists()  # killed midway, before the summary
+    stamps = {q: q.stat().st_mtime_ns for q in done}
+    first = json.loads(done[0].read_text())  # complete JSON: written atomically
+    assert protocol_process(data, out).wait() == 0  # resumes
+    assert {q: q.stat().st_mtime_ns for q in stamps} == stamps  # the finished runs were not retrained
+    assert len(list((out / 'fer_real').glob('fold_*.json'))) == 6 and not list(out.rglob('.*.tmp'))
+    resumed, whole = protocol_table(out), protocol_table(tmp_path / 'whole')
+    pd.testing.assert_frame_equal(resumed[DETERMINISTIC], whole[DETERMINISTIC])  # the same runs' table as without the kill
+    s = json.loads((out / 'fer_real.json').read_text())
+    assert s['runs'][0]['accuracy'] == first['accuracy'] and len(s['fold_accuracy']) == 3 and len(s['runs']) == 6
 
 def test_saved_fold_models_reload_and_predict_like_the_run(data, tmp_path):
     from nfer_sde.datasets import read_manifest
@@ -123,8 +154,30 @@ def test_saved_fold_models_reload_and_predict_like_the_run(data, tmp_path):
     fer_protocol(data, FOLDS[:1], out, config=CONFIG, progress=False, device='cpu')
     assert not list(out.rglob('*.pt'))
     s = fer_protocol(data, FOLDS[:1], out, config=CONFIG, progress=False, device='cpu', save_models=True)  # model missing: retrain
-    model = load_fer(out / 'fer_real' / 'fold_00.pt')
+    model = load_fer(run_path(out, 'real', 0, 0, '.pt'))
     df = read_manifest(data)
     test = df[(df['modality'] == 'NIR') & df['subject'].isin(FOLDS[0]['test'])]
     x, y = load_images(test, CONFIG.size)
     assert (predict(model, x).argmax(1) == y).float().mean().item() == pytest.approx(s['fold_accuracy'][0])
+
+class Planted:
+    "An object whose unpickling creates `marker` (a stand-in for arbitrary code)."
+    def __init__(self, marker): self.marker = str(marker)
+    def __reduce__(self): return (open, (self.marker, 'w'))
+
+def test_loading_a_planted_classifier_runs_nothing_and_names_the_file(tmp_path):
+    import torch
+    from nfer_sde.core import InputError
+    from nfer_sde.fer import load_fer, save_fer, small_cnn_fer
+    marker, path = tmp_path / 'ran.txt', tmp_path / 'planted.pt'
+    net = small_cnn_fer(32, width=8)
+    torch.save({'kind': 'fer', 'config': Planted(marker), 'model': net.state_dict()}, path)
+    with pytest.raises(InputError) as e: load_fer(path)
+    assert str(path) in str(e.value) and 'loads safely' in str(e.value) and 'save_fer' in e.value.fix
+    assert not marker.exists()  # nothing ran
+    torch.load(path, weights_only=False)
+    assert marker.exists()  # the unsafe load would have run it: the file was armed
+    save_fer(net, tmp_path / 'ok.pt')
+    ck = torch.load(tmp_path / 'ok.pt', weights_only=True)  # what save_fer writes loads safely, config as plain values
+    assert ck['config'] == {'arch': 'small-cnn', 'size': 32, 'in_channels': 1, 'n_classes': 6, 'width': 8, 'dropout': 0.0}
+    assert load_fer(tmp_path / 'ok.pt').config == ck['config']

@@ -1,8 +1,9 @@
 """The guided sampler with the project's real (untrained) networks: presets, exactness, guidance direction."""
 import pytest
 import torch
-from nfer_sde.energies import FrequencyEnergy, LandmarkEnergy, RealisticEnergy, FaithfulEnergy, noisy_pair, tweedie_pair
-from nfer_sde.sampler import METHODS, sample_guided, translate, build_translator, guidance_gradient, guidance_weight
+from nfer_sde.energies import FrequencyEnergy, LandmarkEnergy, RealisticEnergy, FaithfulEnergy, noisy_pair
+from nfer_sde.sampler import (METHODS, sample_guided, translate, build_translator, energy_pull, guidance_weight,
+                              posterior_x0_var)
 from nfer_sde.sde import VPSDE, respaced_timesteps, sample_ancestral, sample_ddim
 
 import nfer_sde.unet as unet
@@ -55,16 +56,20 @@ def test_one_guided_step_lowers_each_energy_with_the_real_networks(nets, vis, po
     ts = respaced_timesteps(499, 10)
     x = sample_ancestral(eps_fn, SDE.q_sample(src, ts[0], e), ts[:3], SDE, torch.Generator().manual_seed(2))
     t, s = torch.full((3,), int(ts[2])), torch.full((3,), int(ts[3]))
+    x0 = SDE.eps_to_x0(x, t, eps_fn(x, t)).detach()
     for E in (LandmarkEnergy(nets['heatmap_net']), RealisticEnergy(nets['domain_classifier']), FaithfulEnergy(4)):
-        _, grad, _ = guidance_gradient(eps_fn, x, t, SDE, {'E': E}, {'E': 1.}, src, e, point)
-        lam = 0.02 / (guidance_weight(SDE, t, s, x) * grad).abs().mean().item()
-        step = lambda w: sample_guided(eps_fn, x, ts[2:4], SDE, torch.Generator().manual_seed(3), source=src, source_noise=e,
-                                       energies={'E': E}, weights={'E': w}, point=point)
-        def energy(x_s):
+        y, ref, level = (x, SDE.q_sample(src, t, e), t) if point == 'noisy' else (x0, src, torch.zeros_like(t))
+        grad = energy_pull({'E': E}, {'E': 1.}, y, ref, level, {})[0]
+        per_unit = guidance_weight(SDE, t, s, x) if point == 'noisy' else posterior_x0_var(SDE, t, x)
+        lam = 0.02 / (per_unit * grad).abs().mean().item()
+        def landing(w):
+            seen = []
+            x_s = sample_guided(eps_fn, x, ts[2:4], SDE, torch.Generator().manual_seed(3), seen.append, source=src, source_noise=e,
+                                energies={'E': E}, weights={'E': w}, point=point)
             with torch.no_grad():
-                pair = noisy_pair(SDE, x_s, src, s, e) if point == 'noisy' else tweedie_pair(SDE, x_s, src, s, eps_fn(x_s, s))
-                return E(*pair)
-        assert (energy(step(lam)) < energy(step(0.))).all(), (point, E)
+                if point == 'noisy': return E(*noisy_pair(SDE, x_s, src, s, e))
+                return E(SDE.eps_to_x0(x, t, seen[0]['eps']), src, torch.zeros_like(t))
+        assert (landing(lam) < landing(0.)).all(), (point, E)
 
 def test_translator_refuses_wrong_networks(nets):
     with pytest.raises(ValueError, match="needs a conditional score network"): build_translator('nfer-sde', score_net=score_net(False), **nets)

@@ -1,17 +1,22 @@
 """Exact resume of `python -m nfer_sde.train` after a real SIGKILL: the resumed run ends with the same weights (model,
-EMA and optimiser state, bit for bit) as a run that was never interrupted."""
+EMA and optimiser state, bit for bit) as a run that was never interrupted; for the score net and for the
+time-conditioned heatmap net (whose noise levels and noise are drawn per step too)."""
 import json, os, random, signal, subprocess, sys, time
 import pytest
 import torch
 
 ARGS = ['score', '--toy', '--n-subjects', '4', '--size', '32', '--net', 'tiny', '--steps', '60', '--batch-size', '8',
         '--ckpt-every', '5', '--sample-every', '0', '--seed', '1', '--no-progress', '--digest']
+TIMED_HEATMAP_ARGS = ['heatmap', '--time-conditioned', '--toy', '--n-subjects', '4', '--size', '32',
+                      '--net', '{"base_channels": 16, "depth": 1}', '--steps', '60', '--batch-size', '8',
+                      '--ckpt-every', '5', '--seed', '1', '--no-progress', '--digest']
+RUNS = {'score': ARGS, 'heatmap_timed': TIMED_HEATMAP_ARGS}
 
 def env():
     return {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'NFER_SDE_DEVICE': 'cpu'}
 
-def train(out, *extra, **kw):
-    return subprocess.run([sys.executable, '-m', 'nfer_sde.train', *ARGS, '--out', str(out), *extra],
+def train(out, *extra, args=ARGS, **kw):
+    return subprocess.run([sys.executable, '-m', 'nfer_sde.train', *args, '--out', str(out), *extra],
                           capture_output=True, text=True, env=env(), timeout=300, **kw)
 
 def logged_steps(out):
@@ -35,13 +40,15 @@ def assert_same_tensors(a, b, where=''):
     else: assert a == b, where
 
 @pytest.mark.slow
-def test_sigkill_then_resume_gives_identical_weights(tmp_path):
+@pytest.mark.parametrize('run', list(RUNS))
+def test_sigkill_then_resume_gives_identical_weights(tmp_path, run):
+    args = RUNS[run]
     whole, killed = tmp_path / 'whole', tmp_path / 'killed'
-    r = train(whole)
+    r = train(whole, args=args)
     assert r.returncode == 0, r.stderr
     digest_whole = json.loads(r.stdout.splitlines()[-1])['digest']
     kill_after = random.Random(os.getpid()).randrange(12, 45)  # any step, not only a checkpoint step
-    p = subprocess.Popen([sys.executable, '-m', 'nfer_sde.train', *ARGS, '--out', str(killed)],
+    p = subprocess.Popen([sys.executable, '-m', 'nfer_sde.train', *args, '--out', str(killed)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
     deadline = time.time() + 120
     while logged_steps(killed) < kill_after and p.poll() is None and time.time() < deadline: time.sleep(0.005)
@@ -50,9 +57,9 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
     ck_step = state(killed)['step']
     assert 0 < ck_step < 60 and ck_step % 5 == 0
     (killed / '.checkpoint.pt.k1ll3d_x.tmp').write_bytes(b'half a checkpoint')  # what a kill inside atomic_save leaves
-    r = train(killed)  # without --resume: refuses to overwrite
+    r = train(killed, args=args)  # without --resume: refuses to overwrite
     assert r.returncode == 2 and '--resume' in r.stderr
-    r = train(killed, '--resume')
+    r = train(killed, '--resume', args=args)
     assert r.returncode == 0, r.stderr
     a, b = state(whole), state(killed)
     assert a['step'] == b['step'] == 60
@@ -61,3 +68,16 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
     steps = [json.loads(l)['step'] for l in (killed / 'log.jsonl').read_text().splitlines()]
     assert steps == list(range(1, 61))  # each step logged once, though steps after the checkpoint ran twice
     assert not list(killed.rglob('*.tmp'))  # the resumed run removed what the kill left half-written
+    if run == 'heatmap_timed': assert b['meta']['time_conditioned'] and b['model_config']['time_conditioned']
+
+@pytest.mark.slow
+def test_plain_and_timed_heatmap_runs_refuse_each_other(tmp_path):
+    from nfer_sde.train import main, load_model
+    common = ['--toy', '--n-subjects', '2', '--size', '32', '--net', '{"base_channels": 8, "depth": 1}', '--steps', '2',
+              '--batch-size', '4', '--no-progress']
+    assert main(['heatmap', '--time-conditioned', '--out', str(tmp_path / 'timed'), *common]) == 0
+    assert load_model(tmp_path / 'timed' / 'checkpoint.pt').time_conditioned
+    assert main(['heatmap', '--out', str(tmp_path / 'timed'), '--resume', *common]) == 2  # a plain run refuses the timed checkpoint
+    assert main(['heatmap', '--out', str(tmp_path / 'plain'), *common]) == 0
+    assert main(['heatmap', '--time-conditioned', '--out', str(tmp_path / 'plain'), '--resume', *common]) == 2  # and the reverse
+    assert main(['score', '--time-conditioned', '--out', str(tmp_path / 'score'), *common]) == 2  # a heatmap option only

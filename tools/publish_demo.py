@@ -36,15 +36,18 @@ gain little, since every translated face already has its real NIR image in the t
 
 ![NIR FER accuracy per training set, both regimes, mean ± std over folds (built-in data)]({FER_FIGURE.as_posix()})
 
-SSIM and PSNR compare each translation
-with the true NIR image of the same face; landmark NME is the normalised distance between the source's landmarks
-and those found on the translation; expression consistency is the accuracy of a classifier trained on real NIR
-only on the translations. Each ± is the spread over the folds (sample standard deviation): with the `quick`
-profile's 3 folds of 6 held-out subjects, a difference smaller than it is not evidence either way, and the FER
-classifier's training-seed noise is of the same order (`benchmarks/demo_findings.py` reruns the FER columns
-with several seeds and reports each method's paired gain). The ablations
-(`runs/demo/ablation/`: each energy and the conditioning removed, energies on the Tweedie estimate, sweeps of t0,
-steps and weights) are measured on fold 0. `make demo` runs the `quick` profile (32 px, 3 folds, networks trained
+SSIM and PSNR compare each translation of a **held-out** (test) subject's VIS image with the true NIR image of the
+same face, translated by networks that never saw that subject; `landmark NME (dlib)` is the normalised distance
+between the source's landmarks and those that dlib's 68-point model (an observer the guidance never uses) finds on
+the translation, and `face found (dlib)` the share where dlib's detector still finds a face; expression consistency
+is the accuracy of a classifier trained on real NIR only on the translations; `t0 / T` is each method's start,
+chosen per fold on validation subjects of the training subjects. Each ± is the spread over the folds (sample
+standard deviation): with the `quick` profile's 3 folds of 6 held-out subjects, a difference smaller than it is not
+evidence either way, and the FER classifier's training-seed noise is of the same order (`benchmarks/demo_findings.py`
+reruns the FER columns with several seeds and reports each method's paired gain). The ablations
+(`runs/demo/ablation/`: each energy and the conditioning removed, no energy at all, the landmark energy on the noisy
+pair, on the Tweedie estimate and with a time-conditioned heatmap network, sweeps of t0, steps and weights) are
+measured on fold 0's held-out subjects. `make demo` runs the `quick` profile (32 px, 3 folds, networks trained
 for about a minute each) so that it ends well within half an hour on a laptop CPU; the paper's protocol is the
 `paper` profile."""
 
