@@ -14,7 +14,7 @@ from torch import nn
 import nfer_sde
 from .core import EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, progress_bar, seed_everything
 from .datasets import ImageDataset, PairDataset, pair_records, read_manifest, save_folds, scan_oulu_casia, subject_folds, write_manifest
-from .fer import fer_config, fer_protocol, load_fer, load_images, split_validation
+from .fer import fer_config, fer_protocol, load_fer, load_images, split_validation, run_path
 from .landmarks import heatmaps_to_landmarks
 from .metrics import ssim, translation_metrics
 from .sampler import METHODS, build_translator, default_t0, get_method, load_vis, module_fingerprint, translate_dataset
@@ -438,7 +438,7 @@ def fer_study(study: Study, methods: Sequence[str], progress: bool = True,
 
 def real_fer_model(study: Study, fold: int) -> nn.Module:
     "The fold's classifier trained on real NIR only (written by `fer_study`)."
-    path = study.work_dir / 'fer' / f'fer_{REAL}' / f'fold_{fold:02d}.pt'
+    path = run_path(study.work_dir / 'fer', REAL, fold, 0, '.pt')  # the first seed's classifier
     if not path.exists(): raise InputError('is missing.', path, 'Run `fer_study` (the fer_accuracy notebook) first: it trains this classifier.')
     return load_fer(path)
 
