@@ -18,12 +18,13 @@ from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, at
                            default_device, seed_everything)
 
 # %% auto #0
-__all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_CHECKPOINT_FIX', 'FER_PROFILES', 'RUN_COLUMNS',
-           'weights_dirs', 'find_weights', 'require_weights', 'FERNet', 'stem_stride', 'InputNorm', 'resnet18_fer',
-           'small_cnn_fer', 'build_fer_net', 'save_fer', 'load_fer', 'augment_batch', 'FERConfig', 'fer_config',
-           'predict', 'confusion_matrix', 'train_fer', 'LeakageError', 'check_extra_subjects', 'split_validation',
-           'real_nir_subjects', 'fold_split', 'run_seed', 'extra_for_fold', 'load_images', 'run_path', 'fer_protocol',
-           'protocol_table', 'protocol_summary', 'plot_confusion', 'paired_gains', 'format_gain']
+__all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_CHECKPOINT_FIX', 'FER_PROFILES', 'NIR_SEEN',
+           'RUN_COLUMNS', 'weights_dirs', 'find_weights', 'require_weights', 'FERNet', 'stem_stride', 'InputNorm',
+           'resnet18_fer', 'small_cnn_fer', 'build_fer_net', 'save_fer', 'load_fer', 'augment_batch', 'FERConfig',
+           'fer_config', 'predict', 'confusion_matrix', 'epoch_order', 'train_fer', 'LeakageError',
+           'check_extra_subjects', 'seen_subjects', 'check_nir_seen', 'split_validation', 'real_nir_subjects',
+           'fold_split', 'run_seed', 'extra_for_fold', 'load_images', 'run_path', 'fer_protocol', 'protocol_table',
+           'protocol_summary', 'plot_confusion', 'paired_gains', 'format_gain']
 
 # %% ../nbs/10_fer.ipynb #fb37575d
 WEIGHTS_ENV = 'NFER_SDE_WEIGHTS'  # environment variable: a folder of pretrained weight files
@@ -180,6 +181,7 @@ class FERConfig:
     width: int = 32  # first-stage width of 'small-cnn' (unused by 'resnet18')
     pretrained: Optional[str] = None  # 'resnet18' only: None from scratch, 'imagenet' (searched) or a weight file
     epochs: int = 40  # at most this many epochs
+    epoch_images: Optional[int] = None  # training images per epoch, drawn by cycling through shuffled passes (None: one pass over the set)
     min_epochs: int = 15  # early stopping may end training only after this many epochs
     patience: int = 8  # then stop after this many epochs without a better validation score
     batch_size: int = 64
@@ -201,7 +203,7 @@ class FERConfig:
         return build_fer_net(self.arch, **kw)
 
 FER_PROFILES = {
-    'tiny': FERConfig(arch='small-cnn', size=32, width=12, epochs=25, min_epochs=10, patience=6, batch_size=32, seeds=3),
+    'tiny': FERConfig(arch='small-cnn', size=32, width=12, epochs=16, min_epochs=8, patience=5, batch_size=32, seeds=3),
     'cpu': FERConfig(arch='small-cnn', size=64, width=32, epochs=40, min_epochs=15, patience=8),
     'gpu': FERConfig(arch='resnet18', size=128, epochs=60, min_epochs=20, patience=10),
 }
@@ -237,6 +239,13 @@ def _evaluate(model, x, y, device, smoothing=0.) -> tuple[float, float]:
     logits = predict(model, x, device=device)
     return F.cross_entropy(logits, y, label_smoothing=smoothing).item(), (logits.argmax(1) == y).float().mean().item()
 
+def epoch_order(n: int,  # training images
+                epoch_images: Optional[int],  # images per epoch (None: n)
+                generator: torch.Generator) -> Tensor:
+    "The training images' indices for one epoch: shuffled passes over all `n`, cut at `epoch_images`."
+    m = epoch_images or n
+    return torch.cat([torch.randperm(n, generator=generator) for _ in range(math.ceil(m / n))])[:m]
+
 def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] and class indices (N,)
               x_val: Optional[Tensor] = None, y_val: Optional[Tensor] = None,  # validation set for early stopping
               config: Optional[FERConfig] = None,  # default: `fer_config('cpu')`
@@ -251,13 +260,13 @@ def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] a
     has_val = x_val is not None and len(x_val) > 0
     if has_val: x_val, y_val = _fit_size(x_val, config.size), y_val.long()
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = max(1, math.ceil(len(x) / config.batch_size))
+    steps_per_epoch = max(1, math.ceil((config.epoch_images or len(x)) / config.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.1)
     best, best_state, best_epoch, history, stale = None, None, None, [], 0
     bar = progress_bar(range(config.epochs), desc=f'FER {config.arch}', disable=not progress, leave=False)
     for epoch in bar:
-        model.train(); perm, losses = torch.randperm(len(x), generator=g), []
-        for i in range(0, len(x), config.batch_size):
+        model.train(); perm, losses = epoch_order(len(x), config.epoch_images, g), []
+        for i in range(0, len(perm), config.batch_size):
             idx = perm[i:i + config.batch_size]
             if len(idx) < 2: continue  # batch norm needs two images
             xb = augment_batch(x[idx], g) if config.augment else x[idx]
@@ -295,6 +304,33 @@ def check_extra_subjects(extra: pd.DataFrame,  # extra training images of one fo
                            f"subjects of that fold: {', '.join(bad[:8])}{' ...' if len(bad) > 8 else ''}.", None,
                            "Translate only each fold's training subjects (and mark each row's fold in a `fold` column), "
                            "so that no test subject's face reaches training.")
+
+NIR_SEEN = 'nir_seen'  # extra-image column: the subjects (';'-joined) whose real NIR trained the networks that made the row
+
+def seen_subjects(value) -> set[str]:
+    "The subjects of one `nir_seen` cell ('' or NaN: none)."
+    return set() if pd.isna(value) else {s for s in str(value).split(';') if s}
+
+def check_nir_seen(extra: pd.DataFrame,  # extra training images of one fold
+                   allowed: Sequence[str],  # the subjects whose real NIR the fold's regime may learn from
+                   fold: int = 0,
+                   required: bool = False):  # True in the low-NIR regime: rows must say whose NIR made them
+    "Refuse (`LeakageError`) extra images made by networks that learnt from the NIR of a subject outside `allowed`."
+    if NIR_SEEN not in extra.columns:
+        if required and len(extra):
+            raise LeakageError(f"the {len(extra)} extra image(s) of fold {fold} do not say whose real NIR trained the networks "
+                               f"that made them (no `{NIR_SEEN}` column), and this regime withholds the NIR of some training subjects.",
+                               None, f"Translate with networks trained on the regime's kept subjects only (pipeline.prepare_study(..., "
+                               f"real_nir_fraction=f)) and give each row's `{NIR_SEEN}`; '' for images no network made.")
+        return
+    seen = extra[NIR_SEEN].map(seen_subjects)
+    bad_rows = seen.map(lambda s: bool(s - set(map(str, allowed))))
+    if bad_rows.any():
+        bad = sorted(set().union(*seen[bad_rows]) - set(map(str, allowed)))
+        raise LeakageError(f"{int(bad_rows.sum())} extra image(s) of fold {fold} were made by networks trained on the real NIR of "
+                           f"{len(bad)} subject(s) whose NIR this fold withholds: {', '.join(bad[:8])}{' ...' if len(bad) > 8 else ''}.",
+                           None, "Train the networks of each regime and fold only on the NIR it keeps (the kept training subjects "
+                           "and the validation subjects), and translate with those.")
 
 def split_validation(train_subjects: Sequence[str], fraction: float = 0.15, seed: int = 0) -> tuple[list[str], list[str]]:
     "Split the training subjects into (fit, validation): `fraction` of them, at least one when there are two or more."
@@ -413,6 +449,8 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
     for i, fold in enumerate(folds):  # refuse before training anything
         check_disjoint(fold['train'], fold['test'])
         check_extra_subjects(extra_for_fold(extra, i), fold['train'], i)
+        sp = fold_split(fold['train'], i, config)
+        check_nir_seen(extra_for_fold(extra, i), sp['real'] + sp['val'], i, required=config.real_nir_fraction < 1)
     _write_folds(out_dir, folds)
     remove_stale_temps(out_dir / f'fer_{_slug(name)}')  # what a killed run of this name left half-written
     remove_stale_temps(out_dir, [p.name for p in _summary_paths(out_dir, name).values()])

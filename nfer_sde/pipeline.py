@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_pipeline.ipynb #2ebae6cc
 from __future__ import annotations
-import functools, importlib.util, json, os, platform, subprocess, sys, time
+import functools, importlib.util, json, math, os, platform, subprocess, sys, time
 from unittest import mock
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -14,7 +14,7 @@ from torch import nn
 import nfer_sde
 from .core import EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, progress_bar, seed_everything
 from .datasets import ImageDataset, PairDataset, pair_records, read_manifest, save_folds, scan_oulu_casia, subject_folds, write_manifest
-from .fer import fer_config, fer_protocol, load_fer, load_images, split_validation, run_path
+from .fer import NIR_SEEN, fer_config, fer_protocol, fold_split, format_gain, load_fer, load_images, paired_gains, run_path
 from .landmarks import heatmaps_to_landmarks
 from .metrics import ssim, translation_metrics
 from .sampler import METHODS, build_translator, default_t0, get_method, load_vis, module_fingerprint, translate_dataset
@@ -22,15 +22,17 @@ from .synthetic import build_dataset
 from .train import train_domain_classifier, train_heatmap_net, train_score_net
 
 # %% auto #0
-__all__ = ['T0_GRID', 'PROFILES', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME', 'PER_FOLD_ONLY', 'REAL', 'EXPERIMENTS', 'MAIN_QUALITY',
-           'HELD_OUT', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'nets_needed',
-           'train_fold_nets', 'method_nets', 'method_options', 'translation_sources', 'rows_at', 'paired_truth',
-           'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn',
-           'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
-           'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'Study',
-           'translations_dir', 'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'real_fer_model',
-           'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir', 'main_table',
-           'text_progress_bars', 'demo_summary', 'run_demo']
+__all__ = ['T0_GRID', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME', 'PER_FOLD_ONLY', 'REAL', 'REAL_SET',
+           'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile',
+           'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed',
+           'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'method_options', 'translation_sources', 'rows_at',
+           'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold',
+           'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images',
+           'plot_panels', 'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table',
+           'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir', 'prepare_study', 'study_nets',
+           'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record', 'curve_points', 'plot_curve',
+           'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir',
+           'fer_columns', 'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
@@ -43,7 +45,7 @@ class Profile:
     frames: int = 2  # peak frames kept per sequence
     folds: int = 3  # subject-independent folds
     score_net: str = 'tiny'  # preset of `unet.score_net_config`
-    score_steps: int = 1000  # training steps of each score network
+    score_steps: int = 500  # training steps of each score network
     heatmap_steps: int = 300
     domain_steps: int = 200
     batch_size: int = 16
@@ -100,49 +102,67 @@ class FoldNets:
     heatmap_timed: Optional[nn.Module] = None  # heatmaps of noisy images y_t at time t: the landmark energy on the noisy pair (ablation)
     domain: Optional[nn.Module] = None  # VIS/NIR classifier: EGSDE's realistic energy
 
+NET_FOLDERS = {'conditional': 'score_conditional', 'unconditional': 'score_unconditional', 'heatmap': 'heatmap',
+               'heatmap_timed': 'heatmap_timed', 'domain': 'domain'}  # each `FoldNets` field's folder in the fold's network folder
+
+def method_net_fields(method: str) -> list[str]:
+    "The `FoldNets` fields whose networks `method` translates with."
+    preset = get_method(method)
+    return [f for f, used in [(preset.score_net, bool(preset.score_net)), ('heatmap', 'landmark' in preset.energies),
+                              ('domain', 'realistic' in preset.energies)] if used]
+
 def nets_needed(methods: Sequence[str],
                 extra: Sequence[str] = ()) -> set[str]:  # `FoldNets` fields wanted besides, e.g. ['heatmap_timed']
     "Which `FoldNets` fields the translation `methods` need, with the `extra` ones."
     names = {f.name for f in fields(FoldNets)}
     if unknown := set(extra) - names: raise ValueError(f"unknown networks {sorted(unknown)}; the `FoldNets` fields are {sorted(names)}")
-    need = set(extra)
-    for m in methods:
-        preset = get_method(m)
-        if preset.score_net: need.add(preset.score_net)
-        if 'landmark' in preset.energies: need.add('heatmap')
-        if 'realistic' in preset.energies: need.add('domain')
-    return need
+    return set(extra).union(*(method_net_fields(m) for m in methods))
 
 def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
                     fold: dict,  # {'train': subjects, 'test': subjects}
                     out_dir,  # the fold's network folder
-                    profile: Profile, need: set[str], seed: int = 0, progress: bool = True) -> FoldNets:
-    "Train (or resume, or load) the networks in `need` on the fold's training subjects."
+                    profile: Profile, need: set[str], seed: int = 0, progress: bool = True,
+                    nir_subjects: Optional[Sequence[str]] = None) -> FoldNets:  # whose NIR they may learn from (None: every training subject's)
+    "Train (or resume, or load) the networks in `need` on the fold's training subjects: NIR and pairs of `nir_subjects` only, VIS landmarks of all."
     out, train = Path(out_dir), df[df.subject.isin(fold['train'])].reset_index(drop=True)
+    nir_ok = train.subject.isin(fold['train'] if nir_subjects is None else list(nir_subjects))
+    kept = train[nir_ok].reset_index(drop=True)  # the subjects whose NIR images and VIS/NIR pairs are learnt from
     common = dict(train_subjects=fold['train'], test_subjects=fold['test'], resume=True, progress=progress,
                   batch_size=profile.batch_size, seed=seed)
-    nets = FoldNets()
-    if 'conditional' in need or 'domain' in need: pairs = PairDataset(train, size=profile.size)
+    nets, at = FoldNets(), lambda name: out / NET_FOLDERS[name]
+    if 'conditional' in need or 'domain' in need: pairs = PairDataset(kept, size=profile.size)
     if 'conditional' in need:
-        nets.conditional = train_score_net(pairs, out / 'score_conditional', conditional=True, net=profile.score_net,
+        nets.conditional = train_score_net(pairs, at('conditional'), conditional=True, net=profile.score_net,
                                            steps=profile.score_steps, **common)
     if 'unconditional' in need:
-        nir = ImageDataset(train[train.modality == 'NIR'].reset_index(drop=True), size=profile.size, channels=1)
-        nets.unconditional = train_score_net(nir, out / 'score_unconditional', conditional=False, net=profile.score_net,
+        nir = ImageDataset(kept[kept.modality == 'NIR'].reset_index(drop=True), size=profile.size, channels=1)
+        nets.unconditional = train_score_net(nir, at('unconditional'), conditional=False, net=profile.score_net,
                                              steps=profile.score_steps, **common)
     if 'heatmap' in need or 'heatmap_timed' in need:
-        marked = train[train.landmarks.notna()].reset_index(drop=True)
+        marked = train[((train.modality == 'VIS') | nir_ok) & train.landmarks.notna()].reset_index(drop=True)
         if len(marked) == 0:
             raise InputError('has no landmarks for the fold\'s training images.', fix='Align the data set first '
                              '(`nfer-sde preprocess`), which labels every image with 68 dlib landmarks.')
         marked, heat = ImageDataset(marked, size=profile.size, channels=1), {**common, 'batch_size': 2 * profile.batch_size}
     if 'heatmap' in need:
-        nets.heatmap = train_heatmap_net(marked, out / 'heatmap', steps=profile.heatmap_steps, **heat)
+        nets.heatmap = train_heatmap_net(marked, at('heatmap'), steps=profile.heatmap_steps, **heat)
     if 'heatmap_timed' in need:
-        nets.heatmap_timed = train_heatmap_net(marked, out / 'heatmap_timed', steps=profile.heatmap_steps, time_conditioned=True, **heat)
+        nets.heatmap_timed = train_heatmap_net(marked, at('heatmap_timed'), steps=profile.heatmap_steps, time_conditioned=True, **heat)
     if 'domain' in need:
-        nets.domain = train_domain_classifier(pairs, out / 'domain', steps=profile.domain_steps, **common)
+        nets.domain = train_domain_classifier(pairs, at('domain'), steps=profile.domain_steps, **common)
     return nets
+
+def nets_nir_subjects(out_dir,  # a fold's network folder (`train_fold_nets`)
+                      method: str) -> list[str]:
+    "Whose real NIR trained the networks `method` uses, read from each network's own training record (its `config.json`)."
+    seen = set()
+    for f in method_net_fields(method):
+        path = Path(out_dir) / NET_FOLDERS[f] / 'config.json'
+        if not path.exists(): raise InputError('is missing: the network was not trained here.', path, 'Run `train_fold_nets` for this folder first.')
+        meta = json.loads(path.read_text())['meta']
+        seen |= set(meta.get('nir_subjects', meta['train_subjects']))  # older records: every training subject (the safe side)
+    return sorted(seen)
+
 
 # %% ../nbs/14_pipeline.ipynb #40c89f6d
 SUBJECTS = ('train', 'test')  # the two groups of a fold's subjects whose VIS images are translated
@@ -187,26 +207,27 @@ def paired_truth(df: pd.DataFrame, translated: pd.DataFrame, size: int) -> Optio
 
 T0_CRITERION = "mean SSIM of the translations to the paired true NIR, validation subjects"
 
-def validation_subjects(fold: dict, profile: Profile) -> list[str]:
-    "The fold's validation subjects: the training subjects the FER classifier validates on (`fer.split_validation`)."
-    cfg = fer_config(profile.fer, size=profile.size)
-    return split_validation(fold['train'], cfg.val_fraction, cfg.seed)[1]
+def validation_subjects(fold: dict, profile: Profile,
+                        fold_index: int = 0) -> list[str]:  # the fold's number: the FER protocol's split is seeded by it
+    "The fold's validation subjects: those fold `fold_index`'s FER classifier stops early on (`fer.fold_split`), in every regime."
+    return fold_split(fold['train'], fold_index, fer_config(profile.fer, size=profile.size))['val']
 
-def validation_sources(df: pd.DataFrame, fold: dict, profile: Profile, seed: int = 0) -> pd.DataFrame:
+def validation_sources(df: pd.DataFrame, fold: dict, profile: Profile, seed: int = 0, fold_index: int = 0) -> pd.DataFrame:
     "A seeded choice of `profile.t0_images` VIS images of the fold's validation subjects (the sessions the FER study translates)."
-    pool = translation_sources(df, {'train': validation_subjects(fold, profile)}, profile)
+    pool = translation_sources(df, {'train': validation_subjects(fold, profile, fold_index)}, profile)
     pick = np.random.default_rng(seed).choice(len(pool), min(profile.t0_images, len(pool)), replace=False)
     return pool.iloc[np.sort(pick)].reset_index(drop=True)
 
 def choose_t0(df: pd.DataFrame, fold: dict, nets: FoldNets, method: str, profile: Profile,
               seed: int = 0,  # seeds the choice of images and the sampler's noise
-              progress: bool = False, **options) -> dict:  # `sampler.Translator` options of the method's run
+              progress: bool = False, fold_index: int = 0,
+              **options) -> dict:  # `sampler.Translator` options of the method's run
     "The $t_0$ of `profile.t0_grid` whose translations of validation images score best by `T0_CRITERION`; never a test subject."
     if get_method(method).score_net is None: raise ValueError(f"method {method!r} does not sample: it has no t0")
     opts = method_options(method, profile, {k: v for k, v in options.items() if k != 't0'})
     opts['n_steps'] = min(profile.t0_steps, opts['n_steps'])
     tr = build_translator(method, **{**method_nets(method, nets), **opts})
-    sources = validation_sources(df, fold, profile, seed)
+    sources = validation_sources(df, fold, profile, seed, fold_index)
     grid = [default_t0(tr.sde, f) for f in profile.t0_grid]
     record = dict(method=method, criterion=T0_CRITERION, grid=list(profile.t0_grid), t0_grid=grid, n_images=len(sources),
                   n_steps=opts['n_steps'], validation_subjects=sorted(set(sources.subject)))
@@ -223,18 +244,18 @@ def choose_t0(df: pd.DataFrame, fold: dict, nets: FoldNets, method: str, profile
 
 def fold_t0(df: pd.DataFrame, fold: dict, nets: FoldNets, method: str, profile: Profile,
             out_dir,  # where the choice is recorded, as <method>.json
-            seed: int = 0, progress: bool = False, **options) -> dict:
+            seed: int = 0, progress: bool = False, fold_index: int = 0, **options) -> dict:
     "`choose_t0`, recorded atomically in `out_dir` and reused while its settings (networks included) hold."
     kw = {**method_nets(method, nets), **method_options(method, profile, {k: v for k, v in options.items() if k != 't0'})}
     settings = dict(method=method, grid=list(profile.t0_grid), n_images=profile.t0_images, t0_steps=profile.t0_steps,
-                    seed=seed, validation_subjects=validation_subjects(fold, profile), size=profile.size,
+                    seed=seed, validation_subjects=validation_subjects(fold, profile, fold_index), size=profile.size,
                     illuminations=list(profile.translate_illuminations),
                     networks={k: module_fingerprint(v) for k, v in kw.items() if isinstance(v, nn.Module)},
                     options={k: v for k, v in kw.items() if not isinstance(v, nn.Module)})
     settings = json.loads(json.dumps(settings, default=str))
     path = Path(out_dir) / f"{method.replace('/', '_')}.json"
     if path.exists() and (old := json.loads(path.read_text())).get('settings') == settings: return old
-    record = {**choose_t0(df, fold, nets, method, profile, seed, progress, **options), 'settings': settings}
+    record = {**choose_t0(df, fold, nets, method, profile, seed, progress, fold_index, **options), 'settings': settings}
     atomic_write_json(path, record)
     return record
 
@@ -252,7 +273,7 @@ def translate_fold(df: pd.DataFrame, fold: dict, fold_index: int, nets: FoldNets
     for m in methods:
         opts = method_options(m, profile, options)
         if get_method(m).score_net and 't0' not in opts:
-            opts['t0'] = fold_t0(df, fold, nets, m, profile, out / 't0', seed, progress, **options)['t0']
+            opts['t0'] = fold_t0(df, fold, nets, m, profile, out / 't0', seed, progress, fold_index, **options)['t0']
         manifest = translate_dataset(sources, folder / m.replace('/', '_'), m, size=profile.size, seed=seed, progress=progress,
                                      **{**method_nets(m, nets), **opts})
         result[m] = read_manifest(manifest).assign(fold=fold_index)
@@ -366,17 +387,37 @@ def markdown_table(table: pd.DataFrame) -> str:
 # %% ../nbs/14_pipeline.ipynb #0dc72bc9
 @dataclass
 class Study:
-    "What the experiment notebooks share: data, folds, each fold's networks and translations."
+    "What the experiment notebooks share: data, folds, each fold's networks and translations, in one NIR regime."
     manifest: Path
     df: pd.DataFrame
     folds: list
     nets: list  # FoldNets per prepared fold (`fold_ids`)
-    translations: dict  # method -> DataFrame of all prepared folds' translated training images (with `fold`)
+    translations: dict  # method -> DataFrame of all prepared folds' translated training images (with `fold` and `nir_seen`)
     profile: Profile
     work_dir: Path
     fold_ids: list = field(default_factory=list)  # the folds prepared, in the order of `nets`
     seed: int = 0
     options: dict = field(default_factory=dict)  # the `sampler.Translator` options every translation of the study uses
+    regime: float = 1.  # share of the training subjects whose real NIR is kept (`prepare_study`'s `real_nir_fraction`)
+
+    @property
+    def folder(self) -> Path:
+        "Where this regime's networks, translations and FER runs live (`regime_dir`)."
+        return regime_dir(self.work_dir, self.regime)
+
+def regime_key(fraction: float) -> str:
+    "A regime's name in file names, tables and `demo.json`: 'all_nir' for all real NIR, else 'nir_<percent>' (1/3: 'nir_33')."
+    if not 0 < fraction <= 1: raise ValueError(f"the kept share of real NIR must be in (0, 1], not {fraction}")
+    return 'all_nir' if fraction == 1 else f'nir_{round(100 * fraction)}'
+
+def regime_dir(work_dir, fraction: float = 1.) -> Path:
+    "The folder of a regime: `work_dir` itself for all real NIR, else `work_dir/regimes/<regime_key>` (its own networks)."
+    return Path(work_dir) if fraction == 1 else Path(work_dir) / 'regimes' / regime_key(fraction)
+
+def kept_nir_subjects(fold: dict, fold_index: int, profile: Profile, fraction: float = 1.) -> list[str]:
+    "The training subjects whose real NIR a regime keeps: all of them for 1, else the FER protocol's kept share (`fer.fold_split`)."
+    if fraction == 1: return sorted(map(str, fold['train']))
+    return fold_split(fold['train'], fold_index, fer_config(profile.fer, size=profile.size, real_nir_fraction=fraction))['real']
 
 def translations_dir(work_dir, fold: int) -> Path:
     "The folder of fold `fold`'s translations: training subjects', `held_out/` (test subjects'), `t0/` (the chosen starts)."
@@ -386,10 +427,11 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
                   work_dir='runs/work', seed: int = 0, folds: Optional[Sequence[int]] = None, progress: bool = True,
                   translate: bool = True,  # False: networks only (`translations` stays empty)
                   extra_nets: Sequence[str] = (),  # `FoldNets` fields to train besides those the methods need
+                  real_nir_fraction: float = 1.,  # < 1: the low-NIR regime, with networks of its own (`regime_dir`)
                   **options) -> Study:
-    "Data, folds, networks and training-subject translations for `methods` (on the folds listed in `folds`, default all)."
+    "Data, folds, networks and training-subject translations for `methods` (on the folds listed in `folds`, default all), in one regime."
     seed_everything(seed)
-    work = Path(work_dir)
+    work, home = Path(work_dir), regime_dir(work_dir, real_nir_fraction)
     manifest = resolve_data(data_root, profile, work / 'data', seed, progress)
     df = read_manifest(manifest)
     split = subject_folds(df, k=profile.folds, seed=seed)
@@ -398,16 +440,18 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
     ids = list(range(len(split)) if folds is None else folds)
     for i in ids:
         if progress:  # on stderr, in order with the progress bars
-            print(f"fold {i + 1}/{len(split)}: networks {sorted(need)}" + (f", translations {list(methods)}" if translate else ''),
-                  file=sys.stderr, flush=True)
-        fold_nets = train_fold_nets(df, split[i], work / 'nets' / f'fold_{i:02d}', profile, need, seed, progress)
+            print(f"fold {i + 1}/{len(split)}, {regime_key(real_nir_fraction)}: networks {sorted(need)}" +
+                  (f", translations {list(methods)}" if translate else ''), file=sys.stderr, flush=True)
+        kept = None if real_nir_fraction == 1 else kept_nir_subjects(split[i], i, profile, real_nir_fraction)
+        net_dir = home / 'nets' / f'fold_{i:02d}'
+        fold_nets = train_fold_nets(df, split[i], net_dir, profile, need, seed, progress, nir_subjects=kept)
         nets.append(fold_nets)
         if not translate: continue
-        for m, t in translate_fold(df, split[i], i, fold_nets, translations_dir(work, i), methods, profile, seed, progress,
+        for m, t in translate_fold(df, split[i], i, fold_nets, translations_dir(home, i), methods, profile, seed, progress,
                                    **options).items():
-            translations[m].append(t)
+            translations[m].append(t.assign(**{NIR_SEEN: ';'.join(nets_nir_subjects(net_dir, m))}))  # for the leakage guard
     return Study(manifest, df, split, nets, {m: pd.concat(t, ignore_index=True) for m, t in translations.items() if t}, profile, work,
-                 ids, seed, options)
+                 ids, seed, options, real_nir_fraction)
 
 def study_nets(study: Study, fold: int) -> FoldNets:
     "The networks of fold `fold` of a study."
@@ -417,28 +461,75 @@ def study_nets(study: Study, fold: int) -> FoldNets:
 def chosen_t0(study: Study, method: str, fold: int, progress: bool = False) -> dict:
     "The record of `method`'s $t_0$ on fold `fold` (`fold_t0` in the study's layout: made if missing, else read)."
     return fold_t0(study.df, study.folds[fold], study_nets(study, fold), method, study.profile,
-                   translations_dir(study.work_dir, fold) / 't0', study.seed, progress, **study.options)
+                   translations_dir(study.folder, fold) / 't0', study.seed, progress, fold, **study.options)
 
 # %% ../nbs/14_pipeline.ipynb #bac0e8a8
-REAL = 'real'  # the run without extra images: real NIR only
+REAL = 'real'  # the FER runs without extra images
+REAL_SET = 'real NIR only'  # their name in the tables
+GAIN = 'gain over real NIR only'  # the tables' column of `fer_table`
 
-def fer_study(study: Study, methods: Sequence[str], progress: bool = True,
-              real_nir_fraction: float = 1.,  # < 1: the low-NIR regime (`fer.real_nir_subjects`), in its own folder
-              **fer_overrides) -> pd.DataFrame:
-    "Per fold and training set (real NIR only, then + each method's translations): the test accuracy, one row each."
-    config = fer_config(study.profile.fer, size=study.profile.size, real_nir_fraction=real_nir_fraction, **fer_overrides)
-    out = study.work_dir / ('fer' if real_nir_fraction == 1 else f'fer_nir{real_nir_fraction:.2f}')
+def fer_study(study: Study, methods: Sequence[str], progress: bool = True, **fer_overrides) -> pd.DataFrame:
+    "Every FER run (fold, seed) of each training set, real NIR only and + each method's translations, in the study's regime: one row each."
+    config = fer_config(study.profile.fer, size=study.profile.size, real_nir_fraction=study.regime, **fer_overrides)
     rows = []
     for name, extra in [(REAL, None)] + [(m, study.translations[m]) for m in methods]:
-        summary = fer_protocol(study.manifest, study.folds, out, extra=extra, name=name, config=config, progress=progress,
-                               save_models=name == REAL and real_nir_fraction == 1)
-        rows += [{'training set': 'real NIR only' if name == REAL else f'+ {name}', 'fold': i, 'accuracy': a}
-                 for i, a in enumerate(summary['fold_accuracy'])]
+        summary = fer_protocol(study.manifest, study.folds, study.folder / 'fer', extra=extra, name=name, config=config, progress=progress,
+                               save_models=name == REAL and study.regime == 1)
+        rows += [{'training set': REAL_SET if name == REAL else f'+ {name}', **r} for r in summary['runs']]
     return pd.DataFrame(rows)
 
+def fer_gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    "Each `+ method` training set's accuracy gain over real NIR only, paired by (fold, seed), with its t interval over folds (`fer.paired_gains`)."
+    return paired_gains(runs, REAL_SET, 'accuracy', ('fold', 'seed'), level)
+
+def fer_table(runs: pd.DataFrame) -> pd.DataFrame:
+    "Per training set: accuracy (mean ± std over all runs), the paired gain over real NIR only with its 95 % interval, the runs."
+    table, gains = mean_std(runs[['training set', 'accuracy']], 'training set'), fer_gains(runs)
+    table[GAIN] = [format_gain(gains.loc[s]) if s in gains.index else '' for s in table.index]
+    table['runs'] = runs.groupby('training set', sort=False).size()
+    return table
+
+def gains_record(gains: pd.DataFrame) -> dict:
+    "`fer_gains` as plain values (`demo.json`'s `fer_gain`): per method its mean, 95 % interval, runs better, runs, and whether 0 is outside."
+    num = lambda v: None if math.isnan(v) else round(float(v), 4)
+    return {s.removeprefix('+ '): dict(mean=num(r['mean']), ci95=[num(r['ci_low']), num(r['ci_high'])], better=int(r['better']),
+                                       runs=int(r['runs']), shown=bool(r['shown'])) for s, r in gains.iterrows()}
+
+SHARE = 'real NIR share'  # the NIR-scarcity curve's x: the share of training subjects whose real NIR is kept
+
+def curve_points(runs: pd.DataFrame,  # `fer_study` rows of several regimes, with a `SHARE` column
+                 level: float = 0.95) -> pd.DataFrame:
+    "The NIR-scarcity curve: per kept share and training set, the mean accuracy and a t interval over the fold means (seeds averaged first)."
+    from scipy import stats
+    folds = runs.groupby([SHARE, 'training set', 'fold'], sort=False)['accuracy'].mean()
+    rows = []
+    for (share, name), v in folds.groupby(level=[0, 1], sort=False):
+        n, mean = len(v), float(v.mean())
+        half = float(stats.t.ppf((1 + level) / 2, n - 1) * v.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        rows.append({SHARE: share, 'training set': name, 'accuracy': mean, 'ci_low': mean - half, 'ci_high': mean + half, 'folds': n})
+    return pd.DataFrame(rows).sort_values([SHARE, 'training set'], ignore_index=True)
+
+def plot_curve(points: pd.DataFrame, title: str = ''):
+    "Accuracy against the kept share of real NIR, one line per training set, with each point's 95 % interval over folds."
+    import matplotlib.pyplot as plt, seaborn as sns
+    names = list(dict.fromkeys(points['training set']))
+    colors = dict(zip(names, sns.color_palette('colorblind', len(names))))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    sns.lineplot(data=points, x=SHARE, y='accuracy', hue='training set', hue_order=names, palette=colors, marker='o', errorbar=None, ax=ax)
+    for k, (name, g) in enumerate(points.groupby('training set', sort=False)):
+        x = g[SHARE] * 1.025 ** (k - (len(names) - 1) / 2)  # a small dodge: the intervals stay apart
+        ax.errorbar(x, g['accuracy'], yerr=[g['accuracy'] - g['ci_low'], g['ci_high'] - g['accuracy']], fmt='none', ecolor=colors[name],
+                    capsize=3, alpha=0.8)
+    shares = sorted(points[SHARE].unique())
+    ax.set_xscale('log'); ax.set_xticks(shares, [f'{s:.0%}' for s in shares]); ax.minorticks_off()
+    ax.set_xlabel("training subjects whose real NIR is kept"); ax.set_ylabel('NIR FER accuracy')
+    ax.set_title(title, fontsize=8, wrap=True); ax.legend(fontsize=8)  # wrapped: a long title stays inside the figure
+    fig.tight_layout()
+    return fig
+
 def real_fer_model(study: Study, fold: int) -> nn.Module:
-    "The fold's classifier trained on real NIR only (written by `fer_study`)."
-    path = run_path(study.work_dir / 'fer', REAL, fold, 0, '.pt')  # the first seed's classifier
+    "The fold's classifier trained on all real NIR only (written by `fer_study` in the all-NIR regime)."
+    path = run_path(regime_dir(study.work_dir) / 'fer', REAL, fold, 0, '.pt')  # the first seed's classifier
     if not path.exists(): raise InputError('is missing.', path, 'Run `fer_study` (the fer_accuracy notebook) first: it trains this classifier.')
     return load_fer(path)
 
@@ -447,7 +538,7 @@ def held_out_translations(study: Study, methods: Sequence[str], folds: Optional[
     "Each method's translations of the test subjects' VIS of each fold (default: the prepared ones), all folds in one table."
     out = {m: [] for m in methods}
     for i in study.fold_ids if folds is None else folds:
-        for m, t in translate_fold(study.df, study.folds[i], i, study_nets(study, i), translations_dir(study.work_dir, i), methods,
+        for m, t in translate_fold(study.df, study.folds[i], i, study_nets(study, i), translations_dir(study.folder, i), methods,
                                    study.profile, study.seed, progress, subjects='test', **study.options).items():
             out[m].append(t)
     return {m: pd.concat(t, ignore_index=True) for m, t in out.items()}
@@ -494,17 +585,24 @@ def experiments_dir() -> Path:
                                         'Run the demo from a clone of the repository (pip install -e .).')
     return d
 
+FER_GAINS = 'fer_gains.json'  # what the fer_accuracy notebook writes beside its tables: every regime's paired gains
+
+def fer_columns(table: pd.DataFrame, label: str = '') -> pd.DataFrame:
+    "A `fer_table` as the main table's FER columns: 'FER accuracy<label>' and 'FER gain<label>' (95 % CI), rows named by method."
+    t = table[['accuracy', GAIN]].rename(columns={'accuracy': f'FER accuracy{label}', GAIN: f'FER gain{label}'})
+    return t.set_axis([i.removeprefix('+ ') for i in t.index])
+
 def main_table(out_dir) -> pd.DataFrame:
-    "Methods x (FER accuracy, fidelity of held-out translations, chosen t0) from the tables the experiment notebooks wrote."
+    "Methods x (FER accuracy and paired gain in both regimes, fidelity of held-out translations, chosen t0) from the experiments' tables."
     out = Path(out_dir)
-    acc = pd.read_csv(out / 'fer_accuracy' / 'fer_accuracy.csv', index_col=0)
+    fer_dir = out / 'fer_accuracy'
+    acc = fer_columns(pd.read_csv(fer_dir / 'fer_accuracy.csv', index_col=0))
     quality = pd.read_csv(out / 'translation_quality' / 'translation_quality.csv', index_col=0)
-    low = out / 'fer_accuracy' / 'fer_accuracy_low_nir.csv'
-    if low.exists():  # the low-NIR regime, when the notebook ran it
-        fraction = json.loads(low.with_suffix('.json').read_text())['run']['params']['low_nir_fraction']
-        acc = acc.join(pd.read_csv(low, index_col=0).rename(columns={'accuracy': f'FER accuracy, {fraction:.0%} NIR'}))
-    acc.index = [i.removeprefix('+ ') for i in acc.index]
-    table = acc.rename(columns={'accuracy': 'FER accuracy'}).join(quality[[c for c in MAIN_QUALITY if c in quality.columns]], how='left')
+    gains = json.loads((fer_dir / FER_GAINS).read_text()) if (fer_dir / FER_GAINS).exists() else {}
+    if key := gains.get('main_low'):  # the low-NIR regime of the main table, when the notebook ran it
+        low = pd.read_csv(fer_dir / f'fer_accuracy_{key}.csv', index_col=0)
+        acc = acc.join(fer_columns(low, f", {gains['regimes'][key]:.0%} NIR"), how='left')
+    table = acc.join(quality[[c for c in MAIN_QUALITY if c in quality.columns]], how='left')
     t0 = out / 'translation_quality' / 't0_choice.csv'
     if t0.exists():  # each sampling method's start, chosen per fold on validation subjects
         t0 = pd.read_csv(t0)
@@ -518,10 +616,15 @@ def text_progress_bars():
 def demo_summary(table: pd.DataFrame, record: dict) -> str:
     "The main table in Markdown, with the data, command, time and machine that produced it (the README's results)."
     how = 'from scratch' if record['from_scratch'] else 'resumed: the time covers the last invocation only'
-    return (f"{record['data']}, profile `{record['profile']}`; mean ± std over subject-independent folds; "
-            f"the fidelity columns score {HELD_OUT}, landmarks found by dlib.  \n"
+    return (f"{record['data']}, profile `{record['profile']}`. FER accuracy: mean ± std over all runs (folds x seeds); FER gain: "
+            f"the paired gain over real NIR only, [95 % t interval over folds] (runs better/runs), (n.s.): the interval holds 0, "
+            f"not shown by these runs. Fidelity: mean ± std over subject-independent folds of {HELD_OUT}, landmarks found by dlib.  \n"
             f"`{record['command']}`, {record['finished']}: {record['minutes']} min ({how}) on {record['machine']}; "
             f"nfer_sde {record['nfer_sde']}, torch {record['torch']}.\n\n" + markdown_table(table) + '\n')
+
+DEMO_PARAMS = {  # what the demo runs beyond the notebooks' defaults, to stay within half an hour on 2 cores
+    'fer_accuracy': dict(low_nir_methods=['gray', 'nfer-sde'], curve_methods=['gray']),  # the curve's other shares: no networks to train
+}
 
 def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progress: bool = True,
              command: str = 'run_demo()',  # how the run was started, for the record
@@ -538,7 +641,7 @@ def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progre
     for i, name in enumerate(EXPERIMENTS, 1):
         print(f"[demo] {i}/{len(EXPERIMENTS)} {name}: {out / name}.ipynb", flush=True)
         with text_progress_bars():  # the kernels' own bars, streamed here: papermill's would only count cells
-            pm.execute_notebook(nbs / f'{name}.ipynb', out / f'{name}.ipynb', parameters={**common, 'out_dir': str(out / name)},
+            pm.execute_notebook(nbs / f'{name}.ipynb', out / f'{name}.ipynb', parameters={**DEMO_PARAMS.get(name, {}), **common, 'out_dir': str(out / name)},
                                 cwd=str(nbs), progress_bar=False, stdout_file=sys.stdout if progress else None,
                                 stderr_file=sys.stderr if progress else None,
                                 request_save_on_cell_execute=False)
@@ -554,5 +657,7 @@ def run_demo(out_dir='runs/demo', profile: str = 'quick', data_root=None, progre
                   machine=machine_description(), finished=time.strftime('%Y-%m-%d %H:%M'), nfer_sde=nfer_sde.__version__,
                   torch=torch.__version__)
     atomic_write_text(out / 'main_table.md', demo_summary(table, record))
-    atomic_write_json(out / 'demo.json', {'run': record, 'table': json.loads(table.to_json(orient='index'))})
+    gains = out / 'fer_accuracy' / FER_GAINS
+    atomic_write_json(out / 'demo.json', {'run': record, 'table': json.loads(table.to_json(orient='index')),
+                                          'fer_gain': json.loads(gains.read_text())['gains'] if gains.exists() else {}})
     return table

@@ -23,11 +23,12 @@ from .landmarks import HeatmapNet, gaussian_heatmaps, heatmaps_to_landmarks
 
 # %% auto #0
 __all__ = ['MODEL_CLASSES', 'RESUMABLE_CHANGES', 'SCORE_DEFAULTS', 'HEATMAP_DEFAULTS', 'DOMAIN_DEFAULTS', 'score_matching_loss',
-           'heatmap_loss', 'noisy_heatmap_loss', 'domain_loss', 'dataset_subjects', 'check_fold', 'ToyPairs',
-           'ResumableSampler', 'step_seed', 'EMA', 'build_model', 'portable_rng_state', 'set_portable_rng_state',
-           'read_checkpoint', 'load_model', 'setup_distributed', 'weights_digest', 'check_ranks_in_sync', 'TrainConfig',
-           'cpu_has_fast_bf16', 'amp_dtype', 'NonFiniteLossError', 'read_log', 'fit', 'image_grid', 'sample_score_net',
-           'score_sample_grid', 'train_score_net', 'train_heatmap_net', 'train_domain_classifier', 'main']
+           'heatmap_loss', 'noisy_heatmap_loss', 'domain_loss', 'dataset_subjects', 'dataset_nir_subjects',
+           'check_fold', 'ToyPairs', 'ResumableSampler', 'step_seed', 'EMA', 'build_model', 'portable_rng_state',
+           'set_portable_rng_state', 'read_checkpoint', 'load_model', 'setup_distributed', 'weights_digest',
+           'check_ranks_in_sync', 'TrainConfig', 'cpu_has_fast_bf16', 'amp_dtype', 'NonFiniteLossError', 'read_log',
+           'fit', 'image_grid', 'sample_score_net', 'score_sample_grid', 'train_score_net', 'train_heatmap_net',
+           'train_domain_classifier', 'main']
 
 # %% ../nbs/09_train.ipynb #2ea17c8f
 def score_matching_loss(model: nn.Module, sde: VPSDE,
@@ -88,6 +89,13 @@ def dataset_subjects(data: Dataset) -> set[str]:
     df = getattr(data, 'df', None)
     if not isinstance(data, Subset) and isinstance(df, pd.DataFrame) and 'subject' in df: return set(map(str, df['subject']))
     return {str(data[i]['subject']) for i in range(len(data))}
+
+def dataset_nir_subjects(data: Dataset) -> set[str]:
+    "The subjects whose real NIR images a data set holds (every subject where its records do not say the modality): what a network trained on it learns NIR from."
+    df = getattr(data, 'df', None)
+    if not isinstance(data, Subset) and isinstance(df, pd.DataFrame) and {'subject', 'modality'} <= set(df.columns):
+        return set(map(str, df.loc[df['modality'] == 'NIR', 'subject']))
+    return dataset_subjects(data)
 
 def check_fold(data_subjects: Sequence[str],  # subjects of the training data's items
                train_subjects: Sequence[str],  # the fold's training subjects
@@ -488,7 +496,8 @@ def _fold_meta(data, train_subjects, test_subjects) -> dict:
     "Check the fold and describe it for the checkpoint."
     if train_subjects is None: raise InputError("training needs the fold's training subjects (train_subjects=fold['train']).")
     check_fold(dataset_subjects(data), train_subjects, test_subjects)
-    return {'train_subjects': sorted(map(str, train_subjects)), 'test_subjects': sorted(map(str, test_subjects))}
+    return {'train_subjects': sorted(map(str, train_subjects)), 'test_subjects': sorted(map(str, test_subjects)),
+            'nir_subjects': sorted(dataset_nir_subjects(data))}  # whose NIR it learns from: the low-NIR regime's leakage guard reads it
 
 def train_score_net(data: Dataset,  # VIS/NIR pairs (`PairDataset`); NIR images (`ImageDataset`) for an unconditional net
                     out_dir,  # run folder

@@ -20,16 +20,15 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
     methods = ['gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde']
     assert list(table.index) == ['real NIR only'] + methods
-    assert {'FER accuracy', 'FER accuracy, 33% NIR', 'SSIM', 'landmark NME (dlib)', 'face found (dlib)', 'expression consistency',
+    assert {'FER accuracy', 'FER gain', 'FER accuracy, 33% NIR', 'FER gain, 33% NIR', 'SSIM', 'landmark NME (dlib)', 'face found (dlib)', 'expression consistency',
             't0 / T (folds)'} <= set(table.columns)
     assert not [c for c in table.columns if 'guide net' in c]  # the guidance's own network judges no main-table column
     assert table.loc['gray', 't0 / T (folds)'] == '' and len(table.loc['sdedit', 't0 / T (folds)'].split(', ')) == 2
     check_held_out_and_t0(tmp_path)
-    low = pd.read_csv(tmp_path / 'fer_accuracy' / 'fer_accuracy_low_nir_folds.csv')
-    assert len(low) == 2 * 6  # the low-NIR regime ran for every training set on both folds
+    check_fer_regimes(tmp_path)
     for name in ('fer_accuracy', 'translation_quality', 'ablation'):
         assert (tmp_path / f'{name}.ipynb').exists()
-    assert (tmp_path / 'fer_accuracy' / 'fer_accuracy.png').exists()
+    assert (tmp_path / 'fer_accuracy' / 'fer_curve.png').exists()
     assert (tmp_path / 'translation_quality' / 'translations.png').exists()
     sweeps = pd.read_csv(tmp_path / 'ablation' / 'ablation_sweeps.csv')
     assert set(sweeps.sweep) >= {'t0 / T', 'steps (NFE)'}
@@ -50,17 +49,41 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     publish(tmp_path, docs)
     index = (docs / 'index.ipynb').read_text()
     assert '| nfer-sde |' in index and 'images/demo_translations.png' in index and (docs / 'images' / 'demo_translations.png').exists()
-    assert 'images/demo_fer_accuracy.png' in index and (docs / 'images' / 'demo_fer_accuracy.png').exists()
+    assert 'images/demo_fer_curve.png' in index and (docs / 'images' / 'demo_fer_curve.png').exists()
     # a second run reuses every network, translation and FER run: same table
     again = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
     pd.testing.assert_frame_equal(again, table)
     assert 'resumed' in (tmp_path / 'main_table.md').read_text()
     with pytest.raises(SystemExit, match='was resumed'): publish(tmp_path, docs)  # its time would not be a whole run's
 
+def check_fer_regimes(run):
+    "Every regime's runs (folds x seeds), gains in demo.json, and low-NIR networks that learnt from the kept subjects' NIR only."
+    import json
+    from nfer_sde.fer import fold_split, fer_config
+    runs = pd.read_csv(run / 'fer_accuracy' / 'fer_accuracy_runs.csv')
+    seeds = fer_config('tiny').seeds
+    assert set(runs.regime) == {'all_nir', 'nir_17', 'nir_33', 'nir_67'}
+    assert len(runs[runs.regime == 'all_nir']) == 6 * 2 * seeds  # real + 5 methods, 2 folds, every seed
+    assert set(runs.loc[runs.regime == 'nir_33', 'training set']) == {'real NIR only', '+ gray', '+ nfer-sde'}  # DEMO_PARAMS
+    assert set(runs.loc[runs.regime == 'nir_17', 'training set']) == {'real NIR only', '+ gray'}
+    gains = json.loads((run / 'demo.json').read_text())['fer_gain']
+    assert set(gains) == {'all_nir', 'nir_17', 'nir_33', 'nir_67'} and set(gains['nir_33']) == {'gray', 'nfer-sde'}
+    g = gains['all_nir']['nfer-sde']
+    assert g['runs'] == 2 * seeds and len(g['ci95']) == 2 and 0 <= g['better'] <= g['runs']
+    folds = json.loads((run / 'work' / 'folds.json').read_text())['folds']
+    for i, fold in enumerate(folds):
+        kept = fold_split(fold['train'], i, fer_config('tiny', real_nir_fraction=1 / 3))['real']
+        nets = run / 'work' / 'regimes' / 'nir_33' / 'nets' / f'fold_{i:02d}'
+        for net in ('score_conditional', 'heatmap'):
+            meta = json.loads((nets / net / 'config.json').read_text())['meta']
+            assert meta['nir_subjects'] == sorted(kept), net  # no withheld subject's NIR
+        seen = pd.read_csv(run / 'work' / 'regimes' / 'nir_33' / 'translations' / f'fold_{i:02d}' / 'nfer-sde' / 'manifest.csv')
+        assert set(seen.subject.astype(str)) == set(fold['train'])  # every training subject's VIS is translated
+
 def check_held_out_and_t0(run):
     "The quality table scored each fold's test subjects; every sampling method's t0 was chosen on validation subjects only."
     import json
-    from nfer_sde.fer import split_validation
+    from nfer_sde.fer import fold_split, fer_config
     folds = json.loads((run / 'work' / 'folds.json').read_text())['folds']
     per_fold = pd.read_csv(run / 'translation_quality' / 'translation_quality_folds.csv')
     assert 'landmark NME (guide net)' in per_fold and 'landmark NME (guide net)' not in pd.read_csv(run / 'translation_quality' / 'translation_quality.csv')
@@ -72,7 +95,7 @@ def check_held_out_and_t0(run):
             assert set(pd.read_csv(tr / m / 'manifest.csv', dtype={'subject': str}).subject) == set(fold['train'])
             if m == 'gray': continue
             chosen = json.loads((tr / 't0' / f'{m}.json').read_text())
-            assert set(chosen['validation_subjects']) <= set(split_validation(fold['train'], 0.2, 0)[1])  # FERConfig's split
+            assert set(chosen['validation_subjects']) <= set(fold_split(fold['train'], i, fer_config('tiny'))['val'])  # the FER protocol's
             assert not set(chosen['validation_subjects']) & set(fold['test']) and len(chosen['scores']) == 8
             for folder in (tr / m, tr / 'held_out' / m):  # both translations start where the choice said
                 assert json.loads((folder / 'translation.json').read_text())['translator']['t0'] == chosen['t0']
@@ -103,7 +126,8 @@ def test_oulu_layout_end_to_end(tmp_path):
     params['overrides'] = {k: v for k, v in params['overrides'].items() if k != 'n_subjects'}
     pm.execute_notebook(experiments_dir() / 'fer_accuracy.ipynb', out / 'fer_accuracy.ipynb', parameters=params,
                         cwd=str(experiments_dir()), progress_bar=False)
-    acc = pd.read_csv(out / 'fer_accuracy' / 'fer_accuracy_folds.csv')
-    assert set(acc['training set']) == {'real NIR only', '+ gray', '+ nfer-sde'} and len(acc) == 6
+    acc = pd.read_csv(out / 'fer_accuracy' / 'fer_accuracy_runs.csv')
+    assert set(acc.loc[acc.regime == 'all_nir', 'training set']) == {'real NIR only', '+ gray', '+ nfer-sde'}
+    assert len(acc[acc.regime == 'all_nir']) == 3 * 2 * 3  # 3 training sets, 2 folds, 3 seeds
     record = pd.read_json(out / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
     assert record['data_kind'] == 'user data'

@@ -181,3 +181,37 @@ def test_loading_a_planted_classifier_runs_nothing_and_names_the_file(tmp_path):
     ck = torch.load(tmp_path / 'ok.pt', weights_only=True)  # what save_fer writes loads safely, config as plain values
     assert ck['config'] == {'arch': 'small-cnn', 'size': 32, 'in_channels': 1, 'n_classes': 6, 'width': 8, 'dropout': 0.0}
     assert load_fer(tmp_path / 'ok.pt').config == ck['config']
+
+def regime_extra(manifest, seen):
+    "The gray VIS extra images of each fold, marked as made by networks that saw the NIR of `seen(i, fold)`."
+    extra = vis_extra(manifest)
+    return pd.concat([extra[extra['fold'] == i].assign(nir_seen=';'.join(seen(i, f))) for i, f in enumerate(FOLDS)])
+
+def test_low_nir_regime_refuses_translations_that_saw_withheld_nir(data, tmp_path):
+    from nfer_sde.fer import fold_split
+    cfg = fer_config('tiny', epochs=1, seeds=1, real_nir_fraction=1 / 3)
+    leaky = regime_extra(data, lambda i, f: f['train'])  # made by the all-NIR regime's networks: every training subject's NIR
+    with pytest.raises(LeakageError, match='whose NIR this fold withholds'):
+        fer_protocol(data, FOLDS, tmp_path / 'leaky', extra=leaky, name='leaky', config=cfg, progress=False, device='cpu')
+    assert not (tmp_path / 'leaky').exists()  # refused before anything was trained or written
+    with pytest.raises(LeakageError, match='no `nir_seen` column'):  # provenance unknown: refused where NIR is withheld
+        fer_protocol(data, FOLDS, tmp_path / 'unknown', extra=vis_extra(data), name='unknown', config=cfg, progress=False, device='cpu')
+    fer_protocol(data, FOLDS, tmp_path / 'all', extra=vis_extra(data), name='unknown', config=fer_config('tiny', epochs=1, seeds=1),
+                 progress=False, device='cpu')  # ... and allowed with all real NIR, where nothing is withheld
+    test_subject = regime_extra(data, lambda i, f: f['train'] + f['test'][:1])
+    with pytest.raises(LeakageError, match=FOLDS[0]['test'][0]):  # a test subject's NIR is withheld in every regime
+        fer_protocol(data, FOLDS, tmp_path / 'test', extra=test_subject, name='t', config=fer_config('tiny', epochs=1, seeds=1),
+                     progress=False, device='cpu')
+    kept = lambda i, f: (lambda sp: sp['real'] + sp['val'])(fold_split(f['train'], i, cfg))
+    s = fer_protocol(data, FOLDS, tmp_path / 'clean', extra=regime_extra(data, kept), name='clean', config=cfg, progress=False, device='cpu')
+    assert s['k'] == 3 and len(s['runs']) == 3
+
+def test_pipeline_regime_refuses_the_all_nir_networks_translations(data, tmp_path):
+    "A low-NIR study handed the all-NIR regime's translations: `pipeline.fer_study` refuses them with the subjects named."
+    from nfer_sde.datasets import read_manifest
+    from nfer_sde.pipeline import Profile, Study, fer_study
+    study = Study(manifest=data, df=read_manifest(data), folds=FOLDS, nets=[], translations={'nfer-sde': regime_extra(data, lambda i, f: f['train'])},
+                  profile=Profile(size=32), work_dir=tmp_path / 'work', regime=1 / 3)
+    with pytest.raises(LeakageError, match=r'real NIR of \d+ subject\(s\) whose NIR this fold withholds'):
+        fer_study(study, ['nfer-sde'], progress=False, epochs=1)
+    assert (tmp_path / 'work' / 'regimes' / 'nir_33' / 'fer' / 'fer_real.csv').exists()  # the real-only runs of the regime came first

@@ -11,7 +11,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE = Path('images') / 'demo_translations.png'  # relative to nbs/, where the docs and the README find it
-FER_FIGURE = Path('images') / 'demo_fer_accuracy.png'
+FER_FIGURE = Path('images') / 'demo_fer_curve.png'
 HEADING = '## Results on the built-in data'
 MAX_WIDTH = 1000  # px: enough to read the faces, small enough for the repository
 
@@ -29,12 +29,20 @@ Rerun them with `make demo` (seeded: the same machine gives the same numbers); t
 {summary_md.strip()}
 
 FER accuracy: a NIR classifier trained on the fold's real NIR training images plus each method's translations
-of the same subjects' VIS images, tested on held-out subjects' real NIR. `FER accuracy, N% NIR`: the same with
-the real NIR of only N % of the training subjects (a seeded choice) while the VIS images of all of them are
-translated: the low-NIR regime that translation is meant for. On paired data like this, the first column can
-gain little, since every translated face already has its real NIR image in the training set.
+of the same subjects' VIS images, tested on held-out subjects' real NIR, trained 3 times per fold (seeds): mean ±
+std over the 9 runs. FER gain: the paired gain over real NIR only (same fold, same seed), its 95 % t interval
+over the folds' mean gains, and in how many runs the method was better; `(n.s.)` marks an interval that holds 0,
+a gain these runs do not show. `N% NIR`: the regime with the real NIR of only N % of the training subjects,
+where **every translation network is trained on those subjects' NIR alone** (no leak of the withheld NIR) while
+the VIS images of all of them are translated: the setting that translation is meant for. On paired data like
+this, the all-NIR columns can gain little, since every translated face already has its real NIR image in the
+training set.
 
-![NIR FER accuracy per training set, both regimes, mean ± std over folds (built-in data)]({FER_FIGURE.as_posix()})
+![NIR FER accuracy against the share of training subjects whose real NIR is kept, mean and 95 % interval over folds (built-in data)]({FER_FIGURE.as_posix()})
+
+The curve: accuracy as the kept share of real NIR shrinks. `make demo` runs it for real NIR only and gray at
+every share, and NFER-SDE at 33 % and 100 % (networks per regime cost most of the time); the `fer_accuracy`
+notebook's defaults run gray, the best baseline and NFER-SDE at every share.
 
 SSIM and PSNR compare each translation of a **held-out** (test) subject's VIS image with the true NIR image of the
 same face, translated by networks that never saw that subject; `landmark NME (dlib)` is the normalised distance
@@ -43,12 +51,11 @@ the translation, and `face found (dlib)` the share where dlib's detector still f
 is the accuracy of a classifier trained on real NIR only on the translations; `t0 / T` is each method's start,
 chosen per fold on validation subjects of the training subjects. Each ± is the spread over the folds (sample
 standard deviation): with the `quick` profile's 3 folds of 6 held-out subjects, a difference smaller than it is not
-evidence either way, and the FER classifier's training-seed noise is of the same order (`benchmarks/demo_findings.py`
-reruns the FER columns with several seeds and reports each method's paired gain). The ablations
+evidence either way. The ablations
 (`runs/demo/ablation/`: each energy and the conditioning removed, no energy at all, the landmark energy on the noisy
 pair, on the Tweedie estimate and with a time-conditioned heatmap network, sweeps of t0, steps and weights) are
-measured on fold 0's held-out subjects. `make demo` runs the `quick` profile (32 px, 3 folds, networks trained
-for about a minute each) so that it ends well within half an hour on a laptop CPU; the paper's protocol is the
+measured on fold 0's held-out subjects. `make demo` runs the `quick` profile (32 px, 3 folds, small networks trained for one to two
+minutes each on two cores); the time above says how long it took on which machine. The paper's protocol is the
 `paper` profile."""
 
 def copy_figure(src: Path, dest: Path):
@@ -65,7 +72,7 @@ def publish(run_dir: Path, nbs: Path = ROOT / 'nbs'):
         sys.exit(f"{run_dir}: this demo run was resumed, so its time covers only the last invocation. "
                  f"Delete {run_dir} and run `make demo` again before publishing its time.")
     copy_figure(run_dir / 'translation_quality' / 'translations.png', nbs / FIGURE)
-    copy_figure(run_dir / 'fer_accuracy' / 'fer_accuracy.png', nbs / FER_FIGURE)
+    copy_figure(run_dir / 'fer_accuracy' / 'fer_curve.png', nbs / FER_FIGURE)
     index = nbs / 'index.ipynb'
     nb = nbformat.read(index, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == 'markdown' and c.source.startswith(HEADING)]
