@@ -4,18 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #ba67baa9
 from __future__ import annotations
-import contextlib, json, os, random, tempfile
+import contextlib, importlib, json, multiprocessing, os, random, sys, tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['BT601', 'EXPRESSIONS', 'MODALITIES', 'ILLUMINATIONS', 'N_LANDMARKS', 'LANDMARK_GROUPS', 'OUTER_EYE_CORNERS',
-           'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor', 'tensor_to_uint8', 'InputError',
-           'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'progress_bar', 'atomic_write',
-           'atomic_save', 'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target',
-           'remove_stale_temps']
+           'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor', 'tensor_to_uint8',
+           'InputError', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'progress_bar',
+           'default_workers', 'worker_pool', 'importable', 'run_parallel', 'atomic_write', 'atomic_save',
+           'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target', 'remove_stale_temps']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -106,6 +107,49 @@ def progress_bar(iterable=None, **kwargs):
     if os.environ.get('NFER_SDE_PROGRESS') == 'text': from tqdm.std import tqdm
     else: from tqdm.auto import tqdm
     return tqdm(iterable, **kwargs)
+
+# %% ../nbs/00_core.ipynb #c0a1b2c4
+WORKERS_ENV = 'NFER_SDE_WORKERS'  # environment variable: processes for independent jobs
+
+def default_workers(device=None) -> int:
+    "Processes for independent jobs: `$NFER_SDE_WORKERS` if set, else 1 on an accelerator, else torch's CPU thread count."
+    if n := os.environ.get(WORKERS_ENV):
+        if not n.isdigit() or int(n) < 1: raise ValueError(f"${WORKERS_ENV} is {n!r}: set it to a whole number of processes, at least 1.")
+        return int(n)
+    return 1 if torch.device(device or default_device()).type != 'cpu' else torch.get_num_threads()
+
+_POOLS: dict = {}  # workers -> the pool this process keeps for its next `run_parallel` call
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    "The pool of `workers` spawned processes, each with its share of this process's torch threads (at least one): started once, then kept."
+    if workers not in _POOLS:
+        _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=torch.set_num_threads,
+                                              initargs=(max(1, torch.get_num_threads() // workers),))
+    return _POOLS[workers]
+
+def importable(fn: Callable) -> Callable:
+    "`fn`, or, when a notebook defined it (in `__main__`, which workers cannot import), the package's exported copy of it."
+    if getattr(fn, '__module__', None) != '__main__': return fn
+    for module, names in importlib.import_module('nfer_sde._modidx').d['syms'].items():
+        if f'{module}.{fn.__qualname__}' in names: return getattr(importlib.import_module(module), fn.__qualname__)
+    if getattr(sys.modules['__main__'], '__file__', None): return fn  # a script: spawned workers import it as `__mp_main__`
+    raise ValueError(f"{fn.__qualname__} is defined in __main__, which worker processes cannot import: define it in a module.")
+
+def run_parallel(fn: Callable,  # a module-level function: the workers import it by name
+                 jobs: Iterable[tuple],  # the arguments of each call
+                 workers: int = 1,  # 1: one job after the other, in this process
+                 desc: str = 'jobs', progress: bool = True) -> list:
+    "`[fn(*job) for job in jobs]` with `workers` processes sharing the jobs; the first error cancels the jobs not started and is raised here."
+    jobs = list(jobs)
+    if workers <= 1 or len(jobs) <= 1: return [fn(*job) for job in progress_bar(jobs, desc=desc, disable=not progress)]
+    pool = worker_pool(workers)
+    futures = [pool.submit(importable(fn), *job) for job in jobs]
+    try:
+        for done in progress_bar(as_completed(futures), total=len(futures), desc=desc, disable=not progress): done.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True); _POOLS.pop(workers, None)  # a failed or interrupted pool is not reused
+        raise
+    return [f.result() for f in futures]
 
 # %% ../nbs/00_core.ipynb #0f9960c6
 @contextlib.contextmanager

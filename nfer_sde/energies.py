@@ -82,12 +82,13 @@ def lowpass_factor(size: int, factor_at_256: int = 32) -> int:
     "EGSDE's low-pass factor (32 at 256 px) scaled to an image side of `size`, at least 1."
     return max(1, round(factor_at_256 * size / 256))
 
-def low_pass(x: Tensor, factor: int) -> Tensor:
-    "$\\phi_N(x)$: anti-aliased linear downsampling by `factor` then linear upsampling back (ILVR sec. 3.2, EGSDE eq. 6)."
+def low_pass(x: Tensor, factor: int,
+             mode: str = 'bilinear') -> Tensor:  # the resize kernel: EGSDE's linear one, or 'bicubic' (ilvr_adm's resizer)
+    "$\\phi_N(x)$: anti-aliased downsampling by `factor` then upsampling back (ILVR sec. 3.2, EGSDE eq. 6)."
     if factor <= 1: return x
     h, w = x.shape[-2:]
-    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode='bilinear', antialias=True, align_corners=False)
-    return F.interpolate(small, size=(h, w), mode='bilinear', align_corners=False)
+    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode=mode, antialias=True, align_corners=False)
+    return F.interpolate(small, size=(h, w), mode=mode, align_corners=False)
 
 class FaithfulEnergy:
     "EGSDE's faithful energy $\\mathcal E_i(y, x) = \\|\\phi_N(y) - \\phi_N(\\mathrm{gray}(x))\\|^2$ (EGSDE eq. 6, 'neg_l2')."

@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn, Tensor
 from .core import EXPRESSIONS, ILLUMINATIONS, InputError, image_to_tensor, to_gray
 from .sde import VPSDE
-from .energies import high_pass
+from .energies import LandmarkEnergy, high_pass
 from .landmarks import HeatmapNet, heatmaps_to_landmarks
 from .unet import DomainClassifier, UNet, score_net_config
 from .sampler import DEFAULTS, METHODS, build_translator, default_t0, get_method, make_energies, preset_weights
@@ -93,7 +93,7 @@ def default_weights(method: str, size: int) -> dict[str, float]:
 @torch.no_grad()
 def _maps(nets: Networks, x: Tensor, cutoff: float, kind: str) -> dict:
     "Heatmaps (max over points), landmarks and high-pass image of a gray image `x` (1, 1, H, W)."
-    h = nets.heatmap(x).float()
+    h = LandmarkEnergy(nets.heatmap).heatmaps(x, torch.zeros(len(x), dtype=torch.long)).float()  # clean images: t = 0 for a timed net
     return {'heat': h.amax(1)[0], 'landmarks': heatmaps_to_landmarks(h, x.shape[-2:])[0], 'high_pass': high_pass(x, cutoff, kind)[0, 0]}
 
 def explore(face: dict,  # `builtin_face` or `file_face`

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.models import resnet18
 from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text, atomic_save,
-                           default_device, seed_everything)
+                           default_device, run_parallel, seed_everything)
 
 # %% auto #0
 __all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_CHECKPOINT_FIX', 'FER_PROFILES', 'NIR_SEEN',
@@ -24,7 +24,7 @@ __all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FE
            'fer_config', 'predict', 'confusion_matrix', 'epoch_order', 'train_fer', 'LeakageError',
            'check_extra_subjects', 'seen_subjects', 'check_nir_seen', 'split_validation', 'real_nir_subjects',
            'fold_split', 'run_seed', 'extra_for_fold', 'load_images', 'run_path', 'fer_protocol', 'protocol_table',
-           'protocol_summary', 'plot_confusion', 'paired_gains', 'format_gain']
+           'protocol_summary', 'plot_confusion', 't_interval', 'paired_gains', 'format_gain']
 
 # %% ../nbs/10_fer.ipynb #fb37575d
 WEIGHTS_ENV = 'NFER_SDE_WEIGHTS'  # environment variable: a folder of pretrained weight files
@@ -422,6 +422,12 @@ def _run(i, s, data, config, device, progress, model_path) -> dict:
                 seconds=round(time.perf_counter() - start, 2), val_subjects=data['val_subjects'],
                 test_subjects=data['test_subjects'], confusion=confusion_matrix(data['y_test'], y_pred).tolist())
 
+def _run_and_save(i, s, data, config, device, path, key, model_path) -> dict:
+    "`_run` without its epoch bar, its record written to `path` with its inputs' fingerprint `key`: one job of `core.run_parallel`."
+    r = {**_run(i, s, data, config, device, False, model_path), 'fingerprint': key}
+    atomic_write_json(path, r)
+    return r
+
 def _finished(path: Path, key: str) -> Optional[dict]:
     "The result record at `path` when it is there, complete and of the same inputs (`key`), else None."
     try: r = json.loads(path.read_text())
@@ -437,7 +443,8 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
                  config: Optional[FERConfig] = None,  # default: `fer_config('cpu')`; `config.seeds` runs per fold
                  device=None,  # default: `default_device()`
                  progress: bool = True,
-                 save_models: bool = False) -> dict:  # also keep each run's classifier (`run_path(..., suffix='.pt')`)
+                 save_models: bool = False,  # also keep each run's classifier (`run_path(..., suffix='.pt')`)
+                 workers: int = 1) -> dict:  # processes sharing the runs (`core.run_parallel`; `core.default_workers()` on a CPU)
     "Subject-independent k-fold FER: train on each fold's real NIR (+ extra) images with `config.seeds` seeds, test on its held-out subjects."
     config, out_dir = config or fer_config('cpu'), Path(out_dir)
     if config.seeds < 1: raise ValueError(f"config.seeds must be at least 1, not {config.seeds}")
@@ -456,20 +463,18 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
     remove_stale_temps(out_dir, [p.name for p in _summary_paths(out_dir, name).values()])
     subjects, nir_paths = nir['subject'].astype(str).to_numpy(), nir['path'].astype(str).tolist()
     settings = {k: v for k, v in asdict(config).items() if k != 'seeds'}  # more seeds later reuse the first ones' runs
-    real, data, results = None, {}, []  # decoded only when a run must be trained, each fold once for all its seeds
-    runs = list(itertools.product(range(len(folds)), range(config.seeds)))
-    for i, s in progress_bar(runs, desc=f'runs ({name})', disable=not progress):
-        ex = extra_for_fold(extra, i)
-        key = _fingerprint(settings, folds[i], sorted(map(str, ex['path'])), nir_paths, s)
+    done, todo = {}, []
+    for i, s in itertools.product(range(len(folds)), range(config.seeds)):
+        key = _fingerprint(settings, folds[i], sorted(map(str, extra_for_fold(extra, i)['path'])), nir_paths, s)
         path, model_path = run_path(out_dir, name, i, s), run_path(out_dir, name, i, s, '.pt')
-        if (r := _finished(path, key)) is not None and (model_path.exists() or not save_models):
-            results.append(r); continue
-        if real is None: real = load_images(nir, config.size, progress, 'NIR images')
-        if i not in data: data = {i: _fold_data(i, folds[i], *real, subjects, ex, config, progress)}  # one fold held at a time
-        r = _run(i, s, data[i], config, device, progress, model_path if save_models else None)
-        r['fingerprint'] = key
-        atomic_write_json(path, r); results.append(r)
-    return _write_summary(out_dir, name, results, config)
+        if (r := _finished(path, key)) is not None and (model_path.exists() or not save_models): done[i, s] = r
+        else: todo.append((i, s, path, key, model_path if save_models else None))
+    if todo:  # decoded only when a run must be trained, each fold once for all its seeds
+        real = load_images(nir, config.size, progress, 'NIR images')
+        data = {i: _fold_data(i, folds[i], *real, subjects, extra_for_fold(extra, i), config, progress) for i in sorted({t[0] for t in todo})}
+        jobs = [(i, s, data[i], config, device, path, key, model_path) for i, s, path, key, model_path in todo]
+        done |= {(r['fold'], r['seed']): r for r in run_parallel(_run_and_save, jobs, workers, f'runs ({name})', progress)}
+    return _write_summary(out_dir, name, [done[k] for k in sorted(done)], config)
 
 # %% ../nbs/10_fer.ipynb #c67bf1cd
 RUN_COLUMNS = ['fold', 'seed', 'accuracy', 'n_train_real', 'n_extra', 'n_val', 'n_test', 'epochs', 'best_epoch', 'seconds']
@@ -533,13 +538,19 @@ def _method_column(runs: pd.DataFrame) -> str:
         if c in runs.columns: return c
     raise ValueError(f"the runs' table needs a 'training set' or a 'method' column; it has {list(runs.columns)}")
 
+def t_interval(values, level: float = 0.95) -> tuple[float, float]:
+    "Mean of independent `values` and the half-width of its Student t interval (df = n - 1; NaN for one value)."
+    from scipy import stats
+    v = np.asarray(values, dtype=float)
+    n, mean = len(v), float(v.mean())
+    return mean, float(stats.t.ppf((1 + level) / 2, n - 1) * v.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+
 def paired_gains(runs: pd.DataFrame,  # one row per run: `training set` (or `method`), the `by` columns and `value`
                  baseline: str,  # the training set the others are compared with, e.g. 'real'
                  value: str = 'accuracy',
                  by: Sequence[str] = ('fold', 'seed'),  # the pairing; `by[0]` is the independent unit (the fold)
                  level: float = 0.95) -> pd.DataFrame:  # coverage of the interval
     "Each training set's gain over `baseline` paired by `by`: mean, t interval over the per-fold mean gains (df = folds - 1), runs better, shown."
-    from scipy import stats
     col, by = _method_column(runs), list(by)
     if missing := [c for c in (*by, value) if c not in runs.columns]: raise ValueError(f"the runs' table lacks the column(s) {missing}")
     if (dup := runs.duplicated([col, *by])).any():
@@ -554,8 +565,7 @@ def paired_gains(runs: pd.DataFrame,  # one row per run: `training set` (or `met
                              "run both at every one of them, or leave those runs out of both")
         gain = table[m] - table[baseline]
         unit = gain.groupby(level=by[0]).mean()  # seeds first: they share the fold's subjects
-        n_units, mean = len(unit), float(unit.mean())
-        half = float(stats.t.ppf((1 + level) / 2, n_units - 1) * unit.std(ddof=1) / math.sqrt(n_units)) if n_units > 1 else math.nan
+        n_units, (mean, half) = len(unit), t_interval(unit, level)
         rows[m] = dict(mean=mean, ci_low=mean - half, ci_high=mean + half, better=int((gain > 0).sum()), runs=len(gain),
                        folds=n_units, shown=bool(n_units > 1 and (mean - half > 0 or mean + half < 0)))
     cols = ['mean', 'ci_low', 'ci_high', 'better', 'runs', 'folds', 'shown']

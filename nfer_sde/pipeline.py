@@ -12,9 +12,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, torch
 from torch import nn
 import nfer_sde
-from .core import EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, progress_bar, seed_everything
+from .core import (EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, default_workers,
+                           progress_bar, run_parallel, seed_everything)
 from .datasets import ImageDataset, PairDataset, pair_records, read_manifest, save_folds, scan_oulu_casia, subject_folds, write_manifest
-from .fer import NIR_SEEN, fer_config, fer_protocol, fold_split, format_gain, load_fer, load_images, paired_gains, run_path
+from .fer import (NIR_SEEN, fer_config, fer_protocol, fold_split, format_gain, load_fer, load_images, paired_gains,
+                          run_path, t_interval)
 from .landmarks import heatmaps_to_landmarks
 from .metrics import ssim, translation_metrics
 from .sampler import METHODS, build_translator, default_t0, get_method, load_vis, module_fingerprint, translate_dataset
@@ -49,13 +51,14 @@ class Profile:
     heatmap_steps: int = 300
     domain_steps: int = 200
     batch_size: int = 16
-    sampler_steps: int = 20  # respaced reverse steps from t0
-    translate_illuminations: tuple = ILLUMINATIONS  # VIS sessions of the training subjects translated (the FER study's extra images)
+    sampler_steps: int = 10  # respaced reverse steps from t0 (the ablation's steps sweep: where more stop paying)
+    translate_illuminations: tuple = ('strong',)  # VIS sessions of the training subjects translated (the FER study's extra images)
     test_illuminations: tuple = ('strong',)  # VIS sessions of the test subjects translated for the quality tables and ablations
     t0_grid: tuple = T0_GRID  # fractions of T among which each method's t0 is chosen (`choose_t0`)
     t0_images: int = 12  # validation images translated at each t0 of the grid
     t0_steps: int = 10  # respaced steps of those translations (at most `sampler_steps`)
     fer: str = 'tiny'  # profile of `fer.fer_config`
+    workers: Optional[int] = None  # processes for independent jobs (networks, FER runs); None: `core.default_workers()`
 
 PROFILES = {
     'quick': Profile(),
@@ -151,6 +154,17 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
     if 'domain' in need:
         nets.domain = train_domain_classifier(pairs, at('domain'), steps=profile.domain_steps, **common)
     return nets
+
+def _net_trained(folder: Path) -> bool:
+    "Whether a network folder holds a finished training: a checkpoint, and a log at the configured last step."
+    try:
+        steps = json.loads((folder / 'config.json').read_text())['train_config']['steps']
+        return (folder / 'checkpoint.pt').exists() and json.loads((folder / 'log.jsonl').read_text().splitlines()[-1])['step'] == steps
+    except (OSError, ValueError, KeyError, IndexError): return False
+
+def _train_net_job(df, fold, out_dir, profile, name, seed, nir_subjects):
+    "`train_fold_nets` of the one network `name`, without bars or a return value: one job of `core.run_parallel`."
+    train_fold_nets(df, fold, out_dir, profile, {name}, seed, False, nir_subjects)
 
 def nets_nir_subjects(out_dir,  # a fold's network folder (`train_fold_nets`)
                       method: str) -> list[str]:
@@ -423,6 +437,11 @@ def translations_dir(work_dir, fold: int) -> Path:
     "The folder of fold `fold`'s translations: training subjects', `held_out/` (test subjects'), `t0/` (the chosen starts)."
     return Path(work_dir) / 'translations' / f'fold_{fold:02d}'
 
+def _translate_job(df, fold, fold_index, net_dir, nir_subjects, out_dir, method, profile, seed, options):
+    "`translate_fold` of one method, its networks read from `net_dir`, without bars: one job of `core.run_parallel`."
+    nets = train_fold_nets(df, fold, net_dir, profile, set(method_net_fields(method)), seed, False, nir_subjects)
+    translate_fold(df, fold, fold_index, nets, out_dir, [method], profile, seed, False, **options)
+
 def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequence[str] = ('gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde'),
                   work_dir='runs/work', seed: int = 0, folds: Optional[Sequence[int]] = None, progress: bool = True,
                   translate: bool = True,  # False: networks only (`translations` stays empty)
@@ -438,18 +457,26 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
     save_folds(split, work / 'folds.json', k=profile.folds, seed=seed, manifest=str(manifest))
     need, nets, translations = nets_needed(methods, extra_nets), [], {m: [] for m in methods}
     ids = list(range(len(split)) if folds is None else folds)
+    kept = {i: None if real_nir_fraction == 1 else kept_nir_subjects(split[i], i, profile, real_nir_fraction) for i in ids}
+    net_dir = {i: home / 'nets' / f'fold_{i:02d}' for i in ids}
+    jobs = [(df, split[i], net_dir[i], profile, name, seed, kept[i]) for name in NET_FOLDERS if name in need for i in ids
+            if not _net_trained(net_dir[i] / NET_FOLDERS[name])]  # the slowest kinds first, so that the workers end together
+    if (workers := profile.workers or default_workers()) > 1:  # trained here by several processes, then loaded below
+        run_parallel(_train_net_job, jobs, workers, f'networks ({regime_key(real_nir_fraction)})', progress)
+        if translate:  # each (fold, method) in its own job, the methods with most networks (the slowest) first; read back below
+            jobs = [(df, split[i], i, net_dir[i], kept[i], translations_dir(home, i), m, profile, seed, options)
+                    for m in sorted(methods, key=lambda m: -len(method_net_fields(m))) for i in ids]
+            run_parallel(_translate_job, jobs, workers, f'translations ({regime_key(real_nir_fraction)})', progress)
     for i in ids:
         if progress:  # on stderr, in order with the progress bars
             print(f"fold {i + 1}/{len(split)}, {regime_key(real_nir_fraction)}: networks {sorted(need)}" +
                   (f", translations {list(methods)}" if translate else ''), file=sys.stderr, flush=True)
-        kept = None if real_nir_fraction == 1 else kept_nir_subjects(split[i], i, profile, real_nir_fraction)
-        net_dir = home / 'nets' / f'fold_{i:02d}'
-        fold_nets = train_fold_nets(df, split[i], net_dir, profile, need, seed, progress, nir_subjects=kept)
+        fold_nets = train_fold_nets(df, split[i], net_dir[i], profile, need, seed, progress, nir_subjects=kept[i])
         nets.append(fold_nets)
         if not translate: continue
         for m, t in translate_fold(df, split[i], i, fold_nets, translations_dir(home, i), methods, profile, seed, progress,
                                    **options).items():
-            translations[m].append(t.assign(**{NIR_SEEN: ';'.join(nets_nir_subjects(net_dir, m))}))  # for the leakage guard
+            translations[m].append(t.assign(**{NIR_SEEN: ';'.join(nets_nir_subjects(net_dir[i], m))}))  # for the leakage guard
     return Study(manifest, df, split, nets, {m: pd.concat(t, ignore_index=True) for m, t in translations.items() if t}, profile, work,
                  ids, seed, options, real_nir_fraction)
 
@@ -474,7 +501,7 @@ def fer_study(study: Study, methods: Sequence[str], progress: bool = True, **fer
     rows = []
     for name, extra in [(REAL, None)] + [(m, study.translations[m]) for m in methods]:
         summary = fer_protocol(study.manifest, study.folds, study.folder / 'fer', extra=extra, name=name, config=config, progress=progress,
-                               save_models=name == REAL and study.regime == 1)
+                               save_models=name == REAL and study.regime == 1, workers=study.profile.workers or default_workers())
         rows += [{'training set': REAL_SET if name == REAL else f'+ {name}', **r} for r in summary['runs']]
     return pd.DataFrame(rows)
 
@@ -500,13 +527,11 @@ SHARE = 'real NIR share'  # the NIR-scarcity curve's x: the share of training su
 def curve_points(runs: pd.DataFrame,  # `fer_study` rows of several regimes, with a `SHARE` column
                  level: float = 0.95) -> pd.DataFrame:
     "The NIR-scarcity curve: per kept share and training set, the mean accuracy and a t interval over the fold means (seeds averaged first)."
-    from scipy import stats
     folds = runs.groupby([SHARE, 'training set', 'fold'], sort=False)['accuracy'].mean()
     rows = []
     for (share, name), v in folds.groupby(level=[0, 1], sort=False):
-        n, mean = len(v), float(v.mean())
-        half = float(stats.t.ppf((1 + level) / 2, n - 1) * v.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        rows.append({SHARE: share, 'training set': name, 'accuracy': mean, 'ci_low': mean - half, 'ci_high': mean + half, 'folds': n})
+        mean, half = t_interval(v, level)
+        rows.append({SHARE: share, 'training set': name, 'accuracy': mean, 'ci_low': mean - half, 'ci_high': mean + half, 'folds': len(v)})
     return pd.DataFrame(rows).sort_values([SHARE, 'training set'], ignore_index=True)
 
 def plot_curve(points: pd.DataFrame, title: str = ''):

@@ -23,11 +23,11 @@ from .energies import (Energy, EVAL_POINTS, low_pass, lowpass_factor, scale_weig
                                energy_curvature, FrequencyEnergy, FaithfulEnergy, LandmarkEnergy, RealisticEnergy)
 
 # %% auto #0
-__all__ = ['ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS', 'guidance_weight',
-           'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_low_pass', 'ilvr_project', 'sample_guided',
-           'MethodPreset', 'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies',
-           'Translator', 'build_translator', 'translate', 'dist_env', 'source_table', 'load_vis', 'module_fingerprint',
-           'batch_seed', 'output_manifest', 'translate_dataset']
+__all__ = ['ILVR_KERNELS', 'ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS', 'guidance_weight',
+           'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_project', 'sample_guided', 'MethodPreset',
+           'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies', 'Translator',
+           'build_translator', 'translate', 'dist_env', 'source_table', 'load_vis', 'module_fingerprint', 'batch_seed',
+           'output_manifest', 'translate_dataset']
 
 # %% ../nbs/08_sampler.ipynb #d81954f7
 def guidance_weight(sde: VPSDE, t: Tensor, s: Tensor, like: Tensor, step: str = 'ancestral', eta: float = 0.) -> Tensor:
@@ -82,19 +82,13 @@ def guided_x0(x0: Tensor, y: Tensor, t: Tensor, s: Tensor, sde: VPSDE,
     return x0 - (1 - ab) / ab.sqrt() * (w_eff / w) * grad, values
 
 # %% ../nbs/08_sampler.ipynb #4d0166f7
-ILVR_VARIANTS = ('adm', 'shared')
-
-def ilvr_low_pass(x: Tensor, factor: int) -> Tensor:
-    "ILVR's $\\phi_N$: anti-aliased bicubic downsampling by `factor` and bicubic upsampling back (ilvr_adm's resizer)."
-    if factor <= 1: return x
-    h, w = x.shape[-2:]
-    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode='bicubic', antialias=True, align_corners=False)
-    return F.interpolate(small, size=(h, w), mode='bicubic', align_corners=False)
+ILVR_KERNELS = {'adm': 'bicubic', 'shared': 'bilinear'}  # each variant's `low_pass` kernel: ilvr_adm's resizer, EGSDE's
+ILVR_VARIANTS = tuple(ILVR_KERNELS)
 
 def ilvr_project(y: Tensor, x_ref: Tensor, factor: int, variant: str = 'adm') -> Tensor:
     "ILVR's low-frequency replacement $y \\leftarrow y - \\phi_N(y) + \\phi_N(x_{\\mathrm{ref}})$ (Choi et al. 2021, Alg. 1)."
-    lp = ilvr_low_pass if variant == 'adm' else low_pass
-    return y - lp(y, factor) + lp(x_ref, factor)
+    mode = ILVR_KERNELS[variant]
+    return y - low_pass(y, factor, mode) + low_pass(x_ref, factor, mode)
 
 # %% ../nbs/08_sampler.ipynb #d71256f7
 STEPS = ('ancestral', 'ddim')

@@ -147,6 +147,19 @@ def test_a_killed_protocol_resumes_at_the_next_missing_run(data, tmp_path):
     s = json.loads((out / 'fer_real.json').read_text())
     assert s['runs'][0]['accuracy'] == first['accuracy'] and len(s['fold_accuracy']) == 3 and len(s['runs']) == 6
 
+@pytest.mark.slow
+def test_runs_shared_by_two_worker_processes_match_the_serial_protocol(data, tmp_path):
+    assert protocol_process(data, tmp_path / 'serial').wait() == 0  # one process, one thread
+    config = fer_config('tiny', epochs=6, min_epochs=6, seeds=2)  # KILLED_RUN's
+    out = tmp_path / 'workers'
+    fer_protocol(data, FOLDS, out, config=config, progress=False, device='cpu', workers=2)  # two spawned processes, one thread each
+    pd.testing.assert_frame_equal(protocol_table(out)[DETERMINISTIC], protocol_table(tmp_path / 'serial')[DETERMINISTIC])
+    (out / 'fer_real' / 'fold_01_seed_01.json').unlink()  # a run lost with a killed worker
+    stamps = {q: q.stat().st_mtime_ns for q in (out / 'fer_real').glob('fold_*.json')}
+    fer_protocol(data, FOLDS, out, config=config, progress=False, device='cpu', workers=2)
+    assert {q: q.stat().st_mtime_ns for q in stamps} == stamps and (out / 'fer_real' / 'fold_01_seed_01.json').exists()
+    pd.testing.assert_frame_equal(protocol_table(out)[DETERMINISTIC], protocol_table(tmp_path / 'serial')[DETERMINISTIC])
+
 def test_saved_fold_models_reload_and_predict_like_the_run(data, tmp_path):
     from nfer_sde.datasets import read_manifest
     from nfer_sde.fer import load_fer, load_images, predict
