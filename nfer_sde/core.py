@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #ba67baa9
 from __future__ import annotations
-import contextlib, importlib, json, multiprocessing, os, random, sys, tempfile
+import contextlib, importlib, json, multiprocessing, multiprocessing.util, os, random, sys, tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -15,8 +15,9 @@ import torch
 __all__ = ['BT601', 'EXPRESSIONS', 'MODALITIES', 'ILLUMINATIONS', 'N_LANDMARKS', 'LANDMARK_GROUPS', 'OUTER_EYE_CORNERS',
            'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor', 'tensor_to_uint8',
            'InputError', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'progress_bar',
-           'default_workers', 'worker_pool', 'importable', 'run_parallel', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target', 'remove_stale_temps']
+           'default_workers', 'shutdown_pools', 'worker_pool', 'importable', 'run_parallel', 'atomic_write',
+           'atomic_save', 'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target',
+           'remove_stale_temps']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -119,9 +120,16 @@ def default_workers(device=None) -> int:
     return 1 if torch.device(device or default_device()).type != 'cpu' else torch.get_num_threads()
 
 _POOLS: dict = {}  # workers -> the pool this process keeps for its next `run_parallel` call
+os.register_at_fork(after_in_child=_POOLS.clear)  # a forked child does not own its parent's workers
+
+def shutdown_pools():
+    "Stop the kept pools' workers: at exit, so that no process waits for idle workers that nobody will stop."
+    while _POOLS: _POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     "The pool of `workers` spawned processes, each with its share of this process's torch threads (at least one): started once, then kept."
+    if not _POOLS:  # a process that multiprocessing started joins its children before `atexit` runs: stop the pools first
+        multiprocessing.util.Finalize(None, shutdown_pools, exitpriority=100)
     if workers not in _POOLS:
         _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=torch.set_num_threads,
                                               initargs=(max(1, torch.get_num_threads() // workers),))

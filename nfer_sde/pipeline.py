@@ -58,7 +58,11 @@ class Profile:
     t0_images: int = 12  # validation images translated at each t0 of the grid
     t0_steps: int = 10  # respaced steps of those translations (at most `sampler_steps`)
     fer: str = 'tiny'  # profile of `fer.fer_config`
-    workers: Optional[int] = None  # processes for independent jobs (networks, FER runs); None: `core.default_workers()`
+    workers: Optional[int] = None  # processes for independent jobs (networks, translations, FER runs); None: `core.default_workers()`
+
+    def n_workers(self) -> int:
+        "The processes that share the independent jobs: `workers`, else `core.default_workers()`."
+        return self.workers or default_workers()
 
 PROFILES = {
     'quick': Profile(),
@@ -461,7 +465,7 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
     net_dir = {i: home / 'nets' / f'fold_{i:02d}' for i in ids}
     jobs = [(df, split[i], net_dir[i], profile, name, seed, kept[i]) for name in NET_FOLDERS if name in need for i in ids
             if not _net_trained(net_dir[i] / NET_FOLDERS[name])]  # the slowest kinds first, so that the workers end together
-    if (workers := profile.workers or default_workers()) > 1:  # trained here by several processes, then loaded below
+    if (workers := profile.n_workers()) > 1:  # trained here by several processes, then loaded below
         run_parallel(_train_net_job, jobs, workers, f'networks ({regime_key(real_nir_fraction)})', progress)
         if translate:  # each (fold, method) in its own job, the methods with most networks (the slowest) first; read back below
             jobs = [(df, split[i], i, net_dir[i], kept[i], translations_dir(home, i), m, profile, seed, options)
@@ -501,7 +505,7 @@ def fer_study(study: Study, methods: Sequence[str], progress: bool = True, **fer
     rows = []
     for name, extra in [(REAL, None)] + [(m, study.translations[m]) for m in methods]:
         summary = fer_protocol(study.manifest, study.folds, study.folder / 'fer', extra=extra, name=name, config=config, progress=progress,
-                               save_models=name == REAL and study.regime == 1, workers=study.profile.workers or default_workers())
+                               save_models=name == REAL and study.regime == 1, workers=study.profile.n_workers())
         rows += [{'training set': REAL_SET if name == REAL else f'+ {name}', **r} for r in summary['runs']]
     return pd.DataFrame(rows)
 
