@@ -14,13 +14,15 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 from .core import InputError, to_unit_range
+from .energies import high_pass
 from .landmarks import nme
 from .fer import FERNet, find_weights, predict, require_weights, weights_dirs
 
 # %% auto #0
 __all__ = ['INCEPTION_FID', 'ALEXNET_IMAGENET', 'FeatureExtractor', 'inception_extractor', 'fer_extractor', 'pixel_extractor',
-           'default_extractor', 'frechet_distance', 'kernel_distance', 'psnr', 'ssim', 'lpips_available', 'lpips_net',
-           'lpips', 'landmark_nme', 'observer_nme', 'expression_consistency', 'translation_metrics']
+           'default_extractor', 'frechet_distance', 'kernel_distance', 'psnr', 'ssim', 'high_band_ssim',
+           'lpips_available', 'lpips_net', 'lpips', 'landmark_nme', 'observer_nme', 'expression_consistency',
+           'translation_metrics']
 
 # %% ../nbs/11_metrics.ipynb #b4c340a2
 INCEPTION_FID = 'weights-inception-2015-12-05-6726825d.pth'  # torch-fidelity's port of the TF FID Inception-v3
@@ -127,6 +129,14 @@ def ssim(pred: Tensor, target: Tensor) -> Tensor:
     "Per-image SSIM (Wang et al. 2004, eq. 13; 11x11 Gaussian window, sigma 1.5), images in [-1, 1] mapped to [0, 1]."
     return structural_similarity_index_measure(to_unit_range(pred), to_unit_range(target), data_range=1.0, reduction='none')
 
+# %% ../nbs/11_metrics.ipynb #0aa43516
+def high_band_ssim(pred: Tensor, target: Tensor,
+                   cutoff: float = 8.) -> Tensor:  # cycles per image side (the frequency energy's default)
+    "Per-image SSIM of the high-passed images $\\mathcal H(\\cdot)$ (`energies.high_pass`), each with its target's high-band range as `data_range`."
+    hp, ht = high_pass(pred.float(), cutoff), high_pass(target.float(), cutoff)
+    span = (ht.amax(dim=(1, 2, 3)) - ht.amin(dim=(1, 2, 3))).clamp_min(1e-6)
+    return torch.cat([structural_similarity_index_measure(a[None], b[None], data_range=float(r)).view(1) for a, b, r in zip(hp, ht, span)])
+
 # %% ../nbs/11_metrics.ipynb #643e213a
 ALEXNET_IMAGENET = 'alexnet-owt-7be5be79.pth'  # torchvision's ImageNet AlexNet, LPIPS's backbone
 
@@ -204,6 +214,7 @@ def translation_metrics(translated: Tensor,  # translated NIR images (N, 1, H, W
         out[kd], out[f'{kd} std'] = kernel_distance(real, translated, extractor, subset_size=kid_subset_size, seed=seed)
     if truth is not None:
         out['SSIM'], out['PSNR'] = ssim(translated, truth).mean().item(), psnr(translated, truth).mean().item()
+        out['high-band SSIM'] = high_band_ssim(translated, truth).mean().item()
         if lpips_available(): out['LPIPS'] = lpips(translated, truth).mean().item()
     if source_landmarks is not None and landmark_fn is not None:
         out['landmark NME (guide net)'] = float(np.nanmean(landmark_nme(translated, source_landmarks, landmark_fn).numpy()))

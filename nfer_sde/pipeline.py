@@ -24,17 +24,17 @@ from .synthetic import build_dataset
 from .train import train_domain_classifier, train_heatmap_net, train_score_net
 
 # %% auto #0
-__all__ = ['T0_GRID', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME', 'PER_FOLD_ONLY', 'REAL', 'REAL_SET',
-           'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile',
-           'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed',
+__all__ = ['T0_GRID', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME', 'PER_FOLD_ONLY', 'ENERGY_TARGETS',
+           'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS',
+           'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed',
            'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'method_options', 'translation_sources', 'rows_at',
            'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold',
            'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images',
            'plot_panels', 'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table',
-           'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir', 'prepare_study', 'study_nets',
-           'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record', 'curve_points', 'plot_curve',
-           'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir',
-           'fer_columns', 'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
+           'energy_effects', 'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir',
+           'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record',
+           'curve_points', 'plot_curve', 'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table',
+           't0_table', 'experiments_dir', 'fer_columns', 'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
@@ -401,6 +401,26 @@ def markdown_table(table: pd.DataFrame) -> str:
     rows += [[str(i)] + [str(v) for v in r] for i, r in zip(table.index, table.itertuples(index=False))]
     lines = ['| ' + ' | '.join(r) + ' |' for r in rows]
     return '\n'.join([lines[0], '|' + '---|' * len(rows[0]), *lines[1:]])
+
+# %% ../nbs/14_pipeline.ipynb #b2f6459e
+ENERGY_TARGETS = {  # energy -> (the ablation without it, the metric it exists for, +1 if higher is better else -1)
+    'landmark': ('nfer-sde/no-landmark', 'landmark NME (dlib)', -1),
+    'frequency': ('nfer-sde/no-frequency', 'high-band SSIM', +1)}
+
+def energy_effects(per_fold: pd.DataFrame,  # one row per (method, fold): columns `method`, `fold` and the metrics
+                   full: str = 'nfer-sde', targets: dict = ENERGY_TARGETS, level: float = 0.95) -> pd.DataFrame:
+    "Per energy: `full` against the ablation without it on the energy's target metric, paired by fold (> 0: the energy helps)."
+    rows = []
+    for energy, (ablated, metric, sign) in targets.items():
+        if metric not in per_fold: continue
+        a, b = (per_fold[per_fold.method == m].set_index('fold')[metric] for m in (full, ablated))
+        d = (sign * (a - b)).dropna()
+        mean, half = t_interval(d, level)
+        spread = float(a.std(ddof=1)) if len(a) > 1 else math.nan
+        rows.append({'energy': energy, 'metric': metric, 'better': 'higher' if sign > 0 else 'lower', 'with': a.mean(), 'without': b.mean(),
+                     'effect': mean, 'ci95': (mean - half, mean + half), 'helped': f"{int((d > 0).sum())}/{len(d)}",
+                     'fold spread': spread, 'shown': bool(mean - half > 0 and mean > spread)})
+    return pd.DataFrame(rows).set_index('energy')
 
 # %% ../nbs/14_pipeline.ipynb #0dc72bc9
 @dataclass

@@ -36,8 +36,13 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     assert {'NFER-SDE, no energy', 'NFER-SDE, energies on the noisy pair',
             'NFER-SDE, energies on the noisy pair, time-conditioned heatmap net'} <= set(components.index)
     assert {'landmark NME (dlib)', 'face found (dlib)', 'SSIM'} <= set(components.columns) and 'landmark NME (guide net)' not in components
-    assert (tmp_path / 'work' / 'nets' / 'fold_00' / 'heatmap_timed').is_dir()  # trained for the ablation, on its fold only
-    assert not (tmp_path / 'work' / 'nets' / 'fold_01' / 'heatmap_timed').exists()
+    assert {'high-band SSIM', 't0'} <= set(components.columns) and components['SSIM'].str.contains(' ± ').all()  # over the folds
+    per_fold = pd.read_csv(tmp_path / 'ablation' / 'ablation_components_folds.csv')
+    assert set(per_fold.fold) == {0, 1} and len(per_fold) == 2 * len(components)
+    effects = pd.read_csv(tmp_path / 'ablation' / 'ablation_energy_effects.csv', index_col=0)
+    assert list(effects.index) == ['landmark', 'frequency'] and set(effects.helped) <= {'0/2', '1/2', '2/2'}
+    for i in (0, 1):  # trained for the ablation's components, on every fold
+        assert (tmp_path / 'work' / 'nets' / f'fold_{i:02d}' / 'heatmap_timed').is_dir()
     record = pd.read_json(tmp_path / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
     assert record['data_kind'].startswith('built-in synthetic') and record['params']['folds'] == 2
     out = capsys.readouterr().out
