@@ -40,7 +40,7 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     per_fold = pd.read_csv(tmp_path / 'ablation' / 'ablation_components_folds.csv')
     assert set(per_fold.fold) == {0, 1} and len(per_fold) == 2 * len(components)
     effects = pd.read_csv(tmp_path / 'ablation' / 'ablation_energy_effects.csv', index_col=0)
-    assert list(effects.index) == ['landmark', 'frequency'] and set(effects.helped) <= {'0/2', '1/2', '2/2'}
+    assert list(effects.index) == ['landmark', 'frequency', 'landmark, by its own guide net'] and set(effects.helped) <= {'0/2', '1/2', '2/2'}
     for i in (0, 1):  # trained for the ablation's components, on every fold
         assert (tmp_path / 'work' / 'nets' / f'fold_{i:02d}' / 'heatmap_timed').is_dir()
     record = pd.read_json(tmp_path / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
