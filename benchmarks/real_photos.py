@@ -12,7 +12,7 @@ Per aligned photo, with dlib as an observer the networks never saw (`faces.dlib_
 NME between dlib's landmarks on the source and on the translation (both placed from the alignment's landmarks); the
 same NME for the 'gray' baseline (the source's luma) says what the observer reads when nothing moved.
 
-    .venv/bin/python benchmarks/real_photos.py --checkpoints runs/demo/work/nets/fold_00 [--out OUT] [--steps 20]
+    .venv/bin/python benchmarks/real_photos.py --checkpoints runs/demo/work/nets/fold_00 [--out OUT] [--steps 20] [--weight-factor frequency=4]
 
 DIR holds a fold's networks as `pipeline.train_fold_nets` writes them (`score_conditional/`, `heatmap/`,
 `score_unconditional/`, `domain/`). OUT (default: a temporary folder) receives the photos, the aligned crops
@@ -68,6 +68,9 @@ def main(argv=None) -> dict:
     p.add_argument('--method', default='nfer-sde', help='translation preset (sampler.METHODS)')
     p.add_argument('--steps', type=int, help="reverse steps (default: the sampler's)")
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--t0', type=float, help="start as a fraction of T (default: the sampler's)")
+    p.add_argument('--weight-factor', action='append', default=[], metavar='ENERGY=K',
+                   help="multiply an energy's default weight by K (repeatable), e.g. frequency=4")
     p.add_argument('--device', help='default: $NFER_SDE_DEVICE, else a GPU if there is one')
     a = p.parse_args(argv)
     from nfer_sde.cli import translation_networks, translation_source, trained_on_builtin, load_network
@@ -89,7 +92,14 @@ def main(argv=None) -> dict:
     from nfer_sde.datasets import parse_landmarks
     vis = torch.stack([load_vis(crops / k, size) for k in keys])
     ref = torch.as_tensor(np.stack([parse_landmarks(state['done'][k]) for k in keys]), dtype=torch.float32)
-    options = {'sde': sde, **nets, **({'n_steps': a.steps} if a.steps else {})}
+    from nfer_sde.sampler import default_t0, preset_weights
+    weights = preset_weights(a.method, size)
+    for spec in a.weight_factor:
+        energy, _, k = spec.partition('=')
+        if energy not in weights: p.error(f"--weight-factor {spec}: {a.method} has no {energy!r} energy (it has {sorted(weights)})")
+        weights[energy] *= float(k)
+    options = {'sde': sde, **nets, **({'n_steps': a.steps} if a.steps else {}), **({'weights': weights} if a.weight_factor else {}),
+               **({'t0': default_t0(sde, a.t0)} if a.t0 is not None else {})}
     nir = translate(vis, a.method, seed=a.seed, **options).cpu()
     for k, y in zip(keys, nir): atomic_save_image(Image.fromarray(((y[0].numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)), out / 'run' / 'nir' / k)
     panel(vis, nir, out / 'panel.png')
@@ -106,7 +116,7 @@ def main(argv=None) -> dict:
     kept = found_src & found_nir
     result = {
         'method': a.method, 'checkpoints': str(ck), 'trained_on_builtin': any(trained_on_builtin(m) for m in metas),
-        'size': size, 'steps': a.steps or 'sampler default', 'seed': a.seed, 'observer': f'dlib 68-point, upsampled to {DLIB_UPSAMPLE} px',
+        'size': size, 'steps': a.steps or 'sampler default', 'seed': a.seed, 'weights': weights, 't0': options.get('t0', 'sampler default'), 'observer': f'dlib 68-point, upsampled to {DLIB_UPSAMPLE} px',
         'photos': per_photo,
         'skipped': {str(Path(r.path).relative_to(photos.resolve())): r.reason for r in skipped.itertuples()},
         'summary': {'aligned': len(keys), 'face_in_source': int(found_src.sum()), 'face_kept': int(kept.sum()),
