@@ -14,7 +14,7 @@ import argparse, json, time
 from dataclasses import replace
 import numpy as np
 import torch
-from nfer_sde.metrics import high_band_ssim, observer_nme, ssim
+from nfer_sde.metrics import translation_metrics
 from nfer_sde.pipeline import (chosen_t0, get_profile, landmark_observer, load_vis_images, machine_description, method_nets,
                                method_options, paired_truth, prepare_study, source_landmarks, study_nets, validation_sources)
 from nfer_sde.sampler import build_translator, preset_weights
@@ -28,13 +28,12 @@ def fold_scores(study, i, energy, factors, images, seed):
     shown = sources.assign(source=sources.path)
     vis, truth, marks = load_vis_images(df, list(sources.path), p.size), paired_truth(df, shown, p.size), source_landmarks(df, shown)
     t0, weights, observer = chosen_t0(study, METHOD, i)['t0'], preset_weights(METHOD, p.size), landmark_observer()
-    out = {'t0': t0, 'validation_subjects': sorted(set(sources.subject)), 'images': len(sources)}
+    nets, out = method_nets(METHOD, study_nets(study, i)), {'t0': t0, 'validation_subjects': sorted(set(sources.subject)), 'images': len(sources)}
     for k in factors:
         opts = method_options(METHOD, p, {'t0': t0, 'weights': {**weights, energy: k * weights[energy]}})
-        nir = build_translator(METHOD, **method_nets(METHOD, study_nets(study, i)), **opts)(vis, seed=seed)
-        row = {'SSIM': ssim(nir, truth).mean().item(), 'high-band SSIM': high_band_ssim(nir, truth).mean().item()}
-        if observer is not None and marks is not None: row['landmark NME (dlib)'] = float(np.nanmean(observer_nme(nir, marks, observer).numpy()))
-        out[f"{k:g}"] = {m: round(v, 4) for m, v in row.items()}
+        nir = build_translator(METHOD, **nets, **opts)(vis, seed=seed)
+        row = translation_metrics(nir, truth=truth, source_landmarks=marks, observer_fn=observer)  # the quality tables' metrics
+        out[f"{k:g}"] = {m: round(row[m], 4) for m in ('SSIM', 'high-band SSIM', 'landmark NME (dlib)') if m in row}
     return out
 
 def main(argv=None):

@@ -134,8 +134,8 @@ def high_band_ssim(pred: Tensor, target: Tensor,
                    cutoff: float = 8.) -> Tensor:  # cycles per image side (the frequency energy's default)
     "Per-image SSIM of the high-passed images $\\mathcal H(\\cdot)$ (`energies.high_pass`), each with its target's high-band range as `data_range`."
     hp, ht = high_pass(pred.float(), cutoff), high_pass(target.float(), cutoff)
-    span = (ht.amax(dim=(1, 2, 3)) - ht.amin(dim=(1, 2, 3))).clamp_min(1e-6)
-    return torch.cat([structural_similarity_index_measure(a[None], b[None], data_range=float(r)).view(1) for a, b, r in zip(hp, ht, span)])
+    span = (ht.amax(dim=(1, 2, 3), keepdim=True) - ht.amin(dim=(1, 2, 3), keepdim=True)).clamp_min(1e-6)
+    return structural_similarity_index_measure(hp / span, ht / span, data_range=1.0, reduction='none')  # = SSIM with data_range=span, per image
 
 # %% ../nbs/11_metrics.ipynb #643e213a
 ALEXNET_IMAGENET = 'alexnet-owt-7be5be79.pth'  # torchvision's ImageNet AlexNet, LPIPS's backbone

@@ -416,7 +416,7 @@ def energy_effects(per_fold: pd.DataFrame,  # one row per (method, fold): column
         a, b = (per_fold[per_fold.method == m].set_index('fold')[metric] for m in (full, ablated))
         d = (sign * (a - b)).dropna()
         mean, half = t_interval(d, level)
-        spread = float(a.std(ddof=1)) if len(a) > 1 else math.nan
+        spread = float(a.std())  # over folds; NaN for one fold
         rows.append({'energy': energy, 'metric': metric, 'better': 'higher' if sign > 0 else 'lower', 'with': a.mean(), 'without': b.mean(),
                      'effect': mean, 'ci95': (mean - half, mean + half), 'helped': f"{int((d > 0).sum())}/{len(d)}",
                      'fold spread': spread, 'shown': bool(mean - half > 0 and mean > spread)})
