@@ -13,11 +13,11 @@ import torch
 
 # %% auto #0
 __all__ = ['BT601', 'EXPRESSIONS', 'MODALITIES', 'ILLUMINATIONS', 'N_LANDMARKS', 'LANDMARK_GROUPS', 'OUTER_EYE_CORNERS',
-           'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor', 'tensor_to_uint8',
-           'InputError', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'progress_bar',
-           'default_workers', 'shutdown_pools', 'worker_pool', 'importable', 'run_parallel', 'atomic_write',
-           'atomic_save', 'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target',
-           'remove_stale_temps']
+           'AMP_CHOICES', 'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor',
+           'tensor_to_uint8', 'InputError', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device',
+           'autocast_dtype', 'autocast', 'progress_bar', 'default_workers', 'shutdown_pools', 'worker_pool',
+           'importable', 'run_parallel', 'atomic_write', 'atomic_save', 'atomic_write_text', 'atomic_write_json',
+           'atomic_save_image', 'temp_target', 'remove_stale_temps']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -101,6 +101,24 @@ def default_device() -> torch.device:
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #c34f0d8e
+AMP_CHOICES = ('auto', 'bf16', 'fp16', 'off')
+
+def autocast_dtype(amp: str,  # 'auto' (CUDA: bf16, else fp16; other devices: full precision), 'bf16', 'fp16' or 'off'
+                   device) -> Optional[torch.dtype]:
+    "The autocast dtype `amp` asks for on `device`; None: full precision."
+    if amp in ('off', None, False): return None
+    if amp not in AMP_CHOICES: raise InputError(f"amp must be one of {AMP_CHOICES}, got {amp!r}.")
+    if amp == 'auto':
+        if torch.device(device).type != 'cuda': return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == 'bf16' else torch.float16
+
+def autocast(device, dtype: Optional[torch.dtype]):
+    "`torch.autocast` on `device`'s type with `dtype`; a context that does nothing when `dtype` is None."
+    if dtype is None: return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
 
 # %% ../nbs/00_core.ipynb #5a7a4d02
 def progress_bar(iterable=None, **kwargs):

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.models import resnet18
 from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text, atomic_save,
-                           default_device, run_parallel, seed_everything)
+                           default_device, run_parallel, seed_everything, autocast, autocast_dtype)
 
 # %% auto #0
 __all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FER_CHECKPOINT_FIX', 'FER_PROFILES', 'NIR_SEEN',
@@ -194,6 +194,7 @@ class FERConfig:
     real_nir_fraction: float = 1.  # share of the other training subjects whose real NIR is trained on (< 1: the low-NIR regime)
     seed: int = 0  # base seed: of the fold splits (`fold_split`) and of every run's training seed (`run_seed`)
     seeds: int = 1  # training seeds per fold: `fer_protocol` trains and tests each fold this many times
+    amp: str = 'auto'  # mixed precision of training (`core.autocast_dtype`): 'auto' is bf16 on CUDA, full precision on a CPU
 
     def build(self) -> FERNet:
         "The untrained network this config describes."
@@ -260,6 +261,8 @@ def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] a
     has_val = x_val is not None and len(x_val) > 0
     if has_val: x_val, y_val = _fit_size(x_val, config.size), y_val.long()
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    dtype = autocast_dtype(config.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)  # fp16 needs loss scaling, bf16 does not
     steps_per_epoch = max(1, math.ceil((config.epoch_images or len(x)) / config.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.1)
     best, best_state, best_epoch, history, stale = None, None, None, [], 0
@@ -271,8 +274,9 @@ def train_fer(x: Tensor, y: Tensor,  # training images (N, 1, H, W) in [-1, 1] a
             if len(idx) < 2: continue  # batch norm needs two images
             xb = augment_batch(x[idx], g) if config.augment else x[idx]
             xb = xb.to(device, memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(xb), y[idx].to(device), label_smoothing=config.label_smoothing)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); losses.append(loss.item())
+            with autocast(device, dtype):
+                loss = F.cross_entropy(model(xb).float(), y[idx].to(device), label_smoothing=config.label_smoothing)
+            opt.zero_grad(set_to_none=True); scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); losses.append(loss.item())
             if sched.last_epoch + 1 < sched.total_steps: sched.step()
         row = dict(epoch=epoch, train_loss=float(np.mean(losses)) if losses else float('nan'))
         if has_val:

@@ -21,16 +21,17 @@ from .landmarks import heatmaps_to_landmarks
 from .metrics import ssim, translation_metrics
 from .sampler import METHODS, build_translator, default_t0, get_method, load_vis, module_fingerprint, translate_dataset
 from .synthetic import build_dataset
-from .train import train_domain_classifier, train_heatmap_net, train_score_net
+from .train import TrainConfig, train_domain_classifier, train_heatmap_net, train_score_net
 
 # %% auto #0
-__all__ = ['T0_GRID', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME', 'PER_FOLD_ONLY', 'ENERGY_TARGETS',
-           'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS',
-           'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed',
-           'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'method_options', 'translation_sources', 'rows_at',
-           'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold',
-           'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images',
-           'plot_panels', 'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table',
+__all__ = ['T0_GRID', 'PROFILE_ABOUT', 'FAST_CUDA', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME',
+           'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY',
+           'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets',
+           'method_net_fields', 'nets_needed', 'profile_train_options', 'train_fold_nets', 'nets_nir_subjects',
+           'method_nets', 'profile_sampler_options', 'method_options', 'translation_sources', 'rows_at', 'paired_truth',
+           'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn',
+           'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
+           'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table',
            'energy_effects', 'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir',
            'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record',
            'curve_points', 'plot_curve', 'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table',
@@ -59,16 +60,35 @@ class Profile:
     t0_steps: int = 10  # respaced steps of those translations (at most `sampler_steps`)
     fer: str = 'tiny'  # profile of `fer.fer_config`
     workers: Optional[int] = None  # processes for independent jobs (networks, translations, FER runs); None: `core.default_workers()`
+    amp: str = 'auto'  # mixed precision of training and sampling: 'auto' is bf16 on CUDA (`train.amp_dtype`, `core.autocast_dtype`)
+    channels_last: bool = False  # NHWC networks and batches (faster convolutions on CUDA)
+    compile: bool = False  # `torch.compile` the networks for training and sampling (CUDA; each process pays the compilation once)
+    loader_workers: int = 0  # DataLoader processes per training run (0: the exact resume of random augmentation)
+    about: str = field(default='', compare=False)  # what the profile is for and what it costs, measured (`nfer-sde plan`)
 
     def n_workers(self) -> int:
         "The processes that share the independent jobs: `workers`, else `core.default_workers()`."
         return self.workers or default_workers()
 
+PROFILE_ABOUT = {  # rates measured by `plan.measure_rates`, totals by `plan.study_plan` (15_plan); the machine is named with each figure
+    'quick': "The demo: 32 px, 18 built-in subjects, 3 folds, tiny networks. `make demo` from scratch took 22.2 min on a 2-core "
+             "AMD EPYC (2026-12-02); `study_plan(demo=True)` estimates 34 min on a 2-core Xeon (its FER rows count every epoch).",
+    'cpu': "The whole 10-fold study at 64 px on a CPU (80 subjects, the 1.1 M-parameter `cpu` U-Net): estimated 202 h on a 2-core "
+           "Xeon, 170 h of it FER runs counted at full epochs; a machine with more cores divides it by its worker processes.",
+    'paper': "The paper's protocol at 128 px (the `gpu` U-Net, 90.9 M parameters; 10 folds, every session): for a GPU. On a 2-core "
+             "Xeon one training image of the U-Net costs 3.5 s (about 56,700 h for the study); GPU throughput not yet measured.",
+    'paper256': "The protocol at 256 px, EGSDE's own size (the `gpu256` U-Net, 118.9 M parameters): for a GPU; not yet measured.",
+}
+FAST_CUDA = dict(channels_last=True, loader_workers=4)  # what the GPU profiles add (bf16 comes with amp='auto' on CUDA)
+_PAPER = dict(n_subjects=80, frames=3, folds=10, score_steps=40_000, heatmap_steps=8000, domain_steps=4000, batch_size=32,
+              sampler_steps=50, translate_illuminations=ILLUMINATIONS, test_illuminations=ILLUMINATIONS, t0_images=48, t0_steps=25,
+              fer='gpu', **FAST_CUDA)
 PROFILES = {
-    'quick': Profile(),
-    'paper': Profile(size=64, n_subjects=80, frames=3, folds=10, score_net='cpu', score_steps=40_000, heatmap_steps=8000,
-                     domain_steps=4000, batch_size=32, sampler_steps=50, translate_illuminations=ILLUMINATIONS,
-                     test_illuminations=ILLUMINATIONS, t0_images=48, t0_steps=25, fer='cpu'),
+    'quick': Profile(about=PROFILE_ABOUT['quick']),
+    'cpu': Profile(size=64, n_subjects=80, frames=3, folds=10, score_net='cpu', score_steps=4000, heatmap_steps=2000,
+                   domain_steps=1000, batch_size=16, sampler_steps=20, t0_images=24, fer='cpu', about=PROFILE_ABOUT['cpu']),
+    'paper': Profile(size=128, score_net='gpu', **_PAPER, about=PROFILE_ABOUT['paper']),
+    'paper256': Profile(size=256, score_net='gpu256', **_PAPER, about=PROFILE_ABOUT['paper256']),
 }
 
 def get_profile(name: str = 'quick', **overrides) -> Profile:
@@ -125,6 +145,11 @@ def nets_needed(methods: Sequence[str],
     if unknown := set(extra) - names: raise ValueError(f"unknown networks {sorted(unknown)}; the `FoldNets` fields are {sorted(names)}")
     return set(extra).union(*(method_net_fields(m) for m in methods))
 
+def profile_train_options(profile: Profile) -> dict:
+    "The `train.TrainConfig` speed options the profile sets (only those that differ from the defaults)."
+    opts = dict(amp=profile.amp, channels_last=profile.channels_last, compile=profile.compile, num_workers=profile.loader_workers)
+    return {k: v for k, v in opts.items() if v != getattr(TrainConfig, k)}
+
 def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
                     fold: dict,  # {'train': subjects, 'test': subjects}
                     out_dir,  # the fold's network folder
@@ -135,7 +160,7 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
     nir_ok = train.subject.isin(fold['train'] if nir_subjects is None else list(nir_subjects))
     kept = train[nir_ok].reset_index(drop=True)  # the subjects whose NIR images and VIS/NIR pairs are learnt from
     common = dict(train_subjects=fold['train'], test_subjects=fold['test'], resume=True, progress=progress,
-                  batch_size=profile.batch_size, seed=seed)
+                  batch_size=profile.batch_size, seed=seed, **profile_train_options(profile))
     nets, at = FoldNets(), lambda name: out / NET_FOLDERS[name]
     if 'conditional' in need or 'domain' in need: pairs = PairDataset(kept, size=profile.size)
     if 'conditional' in need:
@@ -193,9 +218,13 @@ def method_nets(method: str, nets: FoldNets) -> dict:
     if 'realistic' in preset.energies: kw['domain_classifier'] = nets.domain
     return kw
 
+def profile_sampler_options(profile: Profile) -> dict:
+    "The `sampler.Translator` speed options the profile sets (only those that differ from the defaults: a quick run's records stay as they were)."
+    return {k: getattr(profile, k) for k in ('amp', 'channels_last', 'compile') if getattr(profile, k) != getattr(Profile, k)}
+
 def method_options(method: str, profile: Profile, options: dict) -> dict:
     "The `sampler.Translator` options of `method`: the profile's steps, then `options` (`weights` only for the energies `method` uses)."
-    opts = {'n_steps': profile.sampler_steps, **options}
+    opts = {'n_steps': profile.sampler_steps, **profile_sampler_options(profile), **options}
     if 'weights' in opts: opts['weights'] = {k: v for k, v in opts['weights'].items() if k in get_method(method).energies}
     if not opts.get('weights', True): del opts['weights']  # none left: the preset's weights, as without the option
     return opts

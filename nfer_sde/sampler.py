@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_sampler.ipynb #15de6783
 from __future__ import annotations
-import collections, hashlib, json, os
+import collections, hashlib, json, os, weakref
 from dataclasses import dataclass, field, fields
 from fastcore.basics import patch
 from pathlib import Path
@@ -16,7 +16,7 @@ from PIL import Image
 import torch.nn.functional as F
 from torch import Tensor, nn
 from .core import (progress_bar, to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
-                           remove_stale_temps)
+                           remove_stale_temps, autocast, autocast_dtype)
 from .datasets import read_manifest, write_manifest, scan_oulu_casia
 from .sde import VPSDE, EpsFn, _per_image, _step_times, respaced_timesteps
 from .energies import (Energy, EVAL_POINTS, low_pass, lowpass_factor, scale_weight, WEIGHT_SCALING,
@@ -26,8 +26,8 @@ from .energies import (Energy, EVAL_POINTS, low_pass, lowpass_factor, scale_weig
 __all__ = ['ILVR_KERNELS', 'ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS', 'guidance_weight',
            'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_project', 'sample_guided', 'MethodPreset',
            'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies', 'Translator',
-           'build_translator', 'translate', 'dist_env', 'source_table', 'load_vis', 'module_fingerprint', 'batch_seed',
-           'output_manifest', 'translate_dataset']
+           'build_translator', 'score_eps_fn', 'translate', 'dist_env', 'source_table', 'load_vis',
+           'module_fingerprint', 'batch_seed', 'output_manifest', 'translate_dataset']
 
 # %% ../nbs/08_sampler.ipynb #d81954f7
 def guidance_weight(sde: VPSDE, t: Tensor, s: Tensor, like: Tensor, step: str = 'ancestral', eta: float = 0.) -> Tensor:
@@ -239,6 +239,9 @@ class Translator:
     realistic_kind: str = DEFAULTS['realistic_kind']
     clip_x0: Optional[bool] = None  # clip the clean-image estimate to [-1, 1]; None: as the preset's reference code
     ilvr_variant: str = 'adm'  # 'adm' (ILVR's code) or 'shared' (see `ilvr_project`)
+    amp: str = 'auto'  # the score network's precision (`core.autocast_dtype`): 'auto' is bf16 on CUDA and full precision on a CPU
+    channels_last: bool = False  # NHWC inputs to the score network (faster convolutions on CUDA)
+    compile: bool = False  # `torch.compile` the score network (CUDA; the first batch pays the compilation)
 
     def resolved(self) -> dict:
         "The options that default to the preset's, resolved: `point`, `clip_x0`, `t0`."
@@ -285,6 +288,23 @@ def _device_of(*nets) -> Optional[torch.device]:
         if p is not None: return p.device
     return None
 
+_COMPILED = weakref.WeakKeyDictionary()  # network -> its `torch.compile` module, compiled once per process
+
+def score_eps_fn(net: nn.Module, vis: Tensor,  # the score network; the VIS batch it is conditioned on (if conditional)
+                 dtype: Optional[torch.dtype] = None,  # autocast dtype of its evaluations (None: full precision)
+                 channels_last: bool = False, compile: bool = False) -> EpsFn:
+    "$\\epsilon_\\theta(y, t[, x_{vis}])$ as the samplers call it: in `dtype` if given, NHWC if asked, compiled if asked; always returned in the input's dtype."
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    cond = vis.contiguous(memory_format=fmt) if is_conditional(net) else None
+    if compile:
+        if net not in _COMPILED: _COMPILED[net] = torch.compile(net)
+        net = _COMPILED[net]
+    def eps_fn(y: Tensor, t: Tensor) -> Tensor:
+        with autocast(y.device, dtype):
+            out = net(y.contiguous(memory_format=fmt), t, cond=cond) if cond is not None else net(y.contiguous(memory_format=fmt), t)
+        return out.to(y.dtype).contiguous()
+    return eps_fn
+
 @patch
 @torch.no_grad()
 def __call__(self: Translator, vis: Tensor, seed: int = 0, generator: Optional[torch.Generator] = None,
@@ -302,8 +322,7 @@ def __call__(self: Translator, vis: Tensor, seed: int = 0, generator: Optional[t
     energies = make_energies(preset.energies, size, self.heatmap_net, self.domain_classifier, self.lowpass,
                              self.frequency_cutoff, self.frequency_kind, self.realistic_kind) | self.energies
     weights = preset_weights(self.method, size) | self.weights
-    net = self.score_net
-    eps_fn = (lambda y, t: net(y, t, cond=vis)) if is_conditional(net) else (lambda y, t: net(y, t))
+    eps_fn = score_eps_fn(self.score_net, vis, autocast_dtype(self.amp, device), self.channels_last, self.compile)
     noise = torch.randn(src.shape, generator=g, device=device, dtype=src.dtype)
     y = self.sde.q_sample(src, torch.full((src.shape[0],), opts['t0'], device=device), noise)
     ilvr = (self.lowpass or lowpass_factor(size, DEFAULTS['lowpass_factor_at_256'])) if preset.ilvr else None

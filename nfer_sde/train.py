@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from fastcore.imports import IN_NOTEBOOK
-from .core import (progress_bar, InputError, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
+from .core import (progress_bar, InputError, autocast_dtype, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
                            atomic_write_text, atomic_save_image, EXPRESSIONS, N_LANDMARKS)
 from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
 from .unet import UNet, DomainClassifier, score_net_config
@@ -244,9 +244,10 @@ class TrainConfig:
     sample_every: int = 0  # steps between sample grids (score nets); 0: only at the end
     seed: int = 0  # seeds initialisation, data order and every step's randomness
     num_workers: int = 0  # DataLoader worker processes (0: exact resume even with random augmentation)
+    compile: bool = False  # `torch.compile` the network for training (CUDA; the first steps pay the compilation)
 
 # settings that may change between a run and its resumption
-RESUMABLE_CHANGES = ('steps', 'ckpt_every', 'sample_every', 'num_workers')
+RESUMABLE_CHANGES = ('steps', 'ckpt_every', 'sample_every', 'num_workers', 'compile')
 
 def cpu_has_fast_bf16() -> bool:
     "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where bf16 autocast speeds training up."
@@ -256,12 +257,8 @@ def cpu_has_fast_bf16() -> bool:
 
 def amp_dtype(amp: str, device: torch.device) -> Optional[torch.dtype]:
     "The autocast dtype that `amp` asks for on `device`, or None for full precision."
-    if amp == 'auto':
-        if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if device.type == 'cpu' and cpu_has_fast_bf16() else None
-    if amp in ('off', None, False): return None
-    if amp not in ('bf16', 'fp16'): raise InputError(f"amp must be 'auto', 'bf16', 'fp16' or 'off', got {amp!r}.")
-    return torch.bfloat16 if amp == 'bf16' else torch.float16
+    if amp == 'auto' and device.type == 'cpu': return torch.bfloat16 if cpu_has_fast_bf16() else None  # training's own CPU rule
+    return autocast_dtype(amp, device)
 
 class NonFiniteLossError(RuntimeError):
     "Training met a NaN or infinite loss (or gradient) and stopped; the last good checkpoint is kept."
@@ -276,12 +273,6 @@ def _checkpoint(model, ema, opt, sched, scaler, step, cfg, meta, world_size, per
                         'epoch': step // per_epoch, 'position': step % per_epoch},  # where the data order continues
             'rng': portable_rng_state(),
             'train_config': dataclasses.asdict(cfg), 'meta': meta}
-
-def _full_config(model_class: str, config: dict) -> dict:
-    "A network's constructor arguments, with the defaults of those its checkpoint predates (a checkpoint written before an argument existed)."
-    cls = MODEL_CLASSES.get(model_class)
-    params = inspect.signature(cls).parameters.values() if cls else ()
-    return {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **config}
 
 def _full_config(model_class: str, config: dict) -> dict:
     "A network's constructor arguments, with the defaults of those its checkpoint predates (a checkpoint written before an argument existed)."
@@ -393,6 +384,7 @@ def _fit(model, loss_fn, data, out, cfg, meta, sample_fn, resume, progress, rank
         atomic_write_text(log_path, '')
     last_good = step if ckpt_path.exists() else None
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None) if world > 1 else model
+    if cfg.compile: net = torch.compile(net)  # the loss sees the compiled module; checkpoints, EMA and samples keep `model`
     batches = _batches(data, sampler, per_rank, step, cfg)
     bar = progress_bar(total=cfg.steps, initial=step, disable=not (progress and main), desc=meta.get('task', 'train'), dynamic_ncols=True,
                mininterval=0.5 if sys.stderr.isatty() else 10)  # a log file or notebook gets a line every 10 s
