@@ -16,8 +16,8 @@ __all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'DETECT_MAX_SIDE', 'SMALL_S
            'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'error_message', 'note', 'find_landmarks', 'open_photo', 'align_photo',
            'align_photos', 'write_test_photos', 'looks_aligned', 'needs_alignment', 'checkpoint_file', 'load_network',
            'checkpoint_sde', 'trained_on_builtin', 'parse_weights', 'translation_networks', 'translation_source',
-           'translate_command', 'data_command', 'preprocess_command', 'fer_command', 'demo_command', 'train_command',
-           'HelpFormatter', 'add_command', 'build_parser', 'main']
+           'translate_command', 'data_command', 'preprocess_command', 'fer_command', 'demo_command', 'plan_command',
+           'train_command', 'HelpFormatter', 'add_command', 'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #706c195e
 PROG = 'nfer-sde'
@@ -318,6 +318,21 @@ def demo_command(a: argparse.Namespace) -> int:
     run_demo(a.out, profile=a.profile, command=shlex.join([PROG, *sys.argv[1:]]), **({'data_root': a.data} if a.data else {}))
     return 0
 
+# %% ../nbs/12_cli.ipynb #596a4e54
+def plan_command(a: argparse.Namespace) -> int:
+    "`nfer-sde plan`: what a study with `--profile` trains, translates and classifies, and its estimated time here (`plan.study_plan`)."
+    from nfer_sde.core import atomic_write_json
+    from nfer_sde.pipeline import get_profile
+    from nfer_sde.plan import format_plan, measure_rates, study_hours, study_plan
+    profile = get_profile(a.profile, workers=a.workers)
+    rates = measure_rates(profile, device=a.device, repeats=a.repeats)
+    plan = study_plan(profile, rates, demo=a.demo)
+    print(format_plan(a.profile, profile, rates, plan))
+    if a.json:
+        atomic_write_json(a.json, {'profile': a.profile, 'demo': a.demo, 'rates': rates, 'hours': study_hours(plan, rates),
+                                   'plan': plan.to_dict('records')})
+    return 0
+
 # %% ../nbs/12_cli.ipynb #a19d2911
 TRAIN_EXAMPLES = (f"{PROG} train score --synthetic data/builtin --out runs/score --net cpu --steps 4000",
                   f"{PROG} train score --synthetic data/builtin --out runs/score-uncond --unconditional --net cpu",
@@ -463,6 +478,21 @@ def _demo_parser(sub):
     p.add_argument('--profile', default='quick', help='size of the study: quick (CPU minutes) or a larger profile')
     p.add_argument('--data', help='a real data set (manifest, or aligned folder) instead of the built-in one')
 
+def _plan_parser(sub):
+    p = add_command(sub, 'plan', "Print what a study with a profile trains, translates and classifies, and its estimated time on this machine.",
+                    [f'{PROG} plan', f'{PROG} plan --profile cpu --workers 8', f'{PROG} plan --profile paper --device cuda --json plan.json'],
+                    "Builds the profile's networks at full size and times a few training and translation steps of each here "
+                    "(seconds for quick and cpu; minutes for paper on a CPU), then scales the rates by what the experiment "
+                    "notebooks run with their default parameters (--demo: with the demo's). Image I/O, metrics and the FER "
+                    "runs' evaluation are not counted. Profiles: quick, cpu, paper, paper256 (nfer_sde.pipeline.PROFILES).",
+                    plan_command)
+    p.add_argument('--profile', default='quick', help='the profile to plan')
+    p.add_argument('--demo', action='store_true', help="the demo's study (fewer methods in the low-NIR regimes), as `nfer-sde demo` runs it")
+    p.add_argument('--workers', type=int, help="processes sharing the jobs (default: the profile's, else one per two cores)")
+    p.add_argument('--repeats', type=int, default=1, help='timed steps after a warm-up step (0: the one step, warm-up included)')
+    p.add_argument('--device', help='cpu, cuda, mps (default: $NFER_SDE_DEVICE, else a GPU if there is one)')
+    p.add_argument('--json', help='also write the rates and the plan to this JSON file')
+
 # %% ../nbs/12_cli.ipynb #5c2ffbdd
 def build_parser() -> argparse.ArgumentParser:
     "The `nfer-sde` parser with its subcommands."
@@ -475,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     f'{PROG} demo', f'{PROG} translate --help')))
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_data_parser, _preprocess_parser, _train_parser, _translate_parser, _fer_parser, _demo_parser): add(sub)
+    for add in (_data_parser, _preprocess_parser, _train_parser, _translate_parser, _fer_parser, _demo_parser, _plan_parser): add(sub)
     return p
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

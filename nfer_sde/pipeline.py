@@ -26,16 +26,17 @@ from .train import TrainConfig, train_domain_classifier, train_heatmap_net, trai
 # %% auto #0
 __all__ = ['T0_GRID', 'PROFILE_ABOUT', 'FAST_CUDA', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME',
            'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY',
-           'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data', 'is_builtin', 'FoldNets',
-           'method_net_fields', 'nets_needed', 'profile_train_options', 'train_fold_nets', 'nets_nir_subjects',
-           'method_nets', 'profile_sampler_options', 'method_options', 'translation_sources', 'rows_at', 'paired_truth',
-           'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn',
-           'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
-           'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table',
-           'energy_effects', 'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir',
-           'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record',
-           'curve_points', 'plot_curve', 'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table',
-           't0_table', 'experiments_dir', 'fer_columns', 'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
+           'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data', 'check_image_size',
+           'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed', 'profile_train_options', 'train_fold_nets',
+           'nets_nir_subjects', 'method_nets', 'profile_sampler_options', 'method_options', 'translation_sources',
+           'rows_at', 'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0',
+           'translate_fold', 'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality',
+           'load_vis_images', 'plot_panels', 'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std',
+           'markdown_table', 'energy_effects', 'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects',
+           'translations_dir', 'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'fer_gains', 'fer_table',
+           'gains_record', 'curve_points', 'plot_curve', 'real_fer_model', 'held_out_translations', 'quality_study',
+           'quality_table', 't0_table', 'experiments_dir', 'fer_columns', 'main_table', 'text_progress_bars',
+           'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
@@ -70,14 +71,19 @@ class Profile:
         "The processes that share the independent jobs: `workers`, else `core.default_workers()`."
         return self.workers or default_workers()
 
-PROFILE_ABOUT = {  # rates measured by `plan.measure_rates`, totals by `plan.study_plan` (15_plan); the machine is named with each figure
+PROFILE_ABOUT = {  # from `nfer-sde plan --profile NAME` (15_plan: rates measured, counts arithmetic); the machine is named with each figure
     'quick': "The demo: 32 px, 18 built-in subjects, 3 folds, tiny networks. `make demo` from scratch took 22.2 min on a 2-core "
-             "AMD EPYC (2026-12-02); `study_plan(demo=True)` estimates 34 min on a 2-core Xeon (its FER rows count every epoch).",
-    'cpu': "The whole 10-fold study at 64 px on a CPU (80 subjects, the 1.1 M-parameter `cpu` U-Net): estimated 202 h on a 2-core "
-           "Xeon, 170 h of it FER runs counted at full epochs; a machine with more cores divides it by its worker processes.",
-    'paper': "The paper's protocol at 128 px (the `gpu` U-Net, 90.9 M parameters; 10 folds, every session): for a GPU. On a 2-core "
-             "Xeon one training image of the U-Net costs 3.5 s (about 56,700 h for the study); GPU throughput not yet measured.",
-    'paper256': "The protocol at 256 px, EGSDE's own size (the `gpu256` U-Net, 118.9 M parameters): for a GPU; not yet measured.",
+             "AMD EPYC (2026-12-02); `nfer-sde plan --demo` estimates 21 min on the same kind of machine (2026-12-03), the "
+             "notebooks' full defaults 38 min.",
+    'cpu': "The whole 10-fold study at 64 px on a CPU (80 subjects, the 1.1 M-parameter `cpu` U-Net). `nfer-sde plan` on a "
+           "2-core AMD EPYC (2026-12-03): 157 h, of it FER runs 66 h (counted at full epochs), training 54 h, translation 30 h; "
+           "the jobs are independent, so more cores divide it by the worker processes.",
+    'paper': "The paper's protocol at 128 px (the `gpu` U-Net, 90.9 M parameters; 10 folds, every session): for a GPU. On a "
+             "2-core AMD EPYC a U-Net training image costs 4.3 s and a guided NFER-SDE step 1.6 s per image (`nfer-sde plan`, "
+             "2026-12-03: 62,000 h for the study); GPU rates: `benchmarks/bench_gpu.py`, not yet measured.",
+    'paper256': "The protocol at 256 px, EGSDE's own size (the `gpu256` U-Net, 118.9 M parameters): for a GPU. On a 2-core AMD "
+                "EPYC a U-Net training image costs 14.6 s and a guided NFER-SDE step 7.5 s per image (`nfer-sde plan`, "
+                "2026-12-03: 234,000 h for the study); GPU rates not yet measured.",
 }
 FAST_CUDA = dict(channels_last=True, loader_workers=4)  # what the GPU profiles add (bf16 comes with amp='auto' on CUDA)
 _PAPER = dict(n_subjects=80, frames=3, folds=10, score_steps=40_000, heatmap_steps=8000, domain_steps=4000, batch_size=32,
@@ -107,13 +113,24 @@ def resolve_data(data_root=None,  # None: built-in data; else a manifest, a fold
         return build_dataset(root, n_subjects=profile.n_subjects, size=profile.size, frames_per_sequence=profile.frames,
                              seed=seed, progress=progress)
     root = Path(data_root)
-    if root.suffix.lower() == '.csv': return root
-    if (root / 'manifest.csv').exists(): return root / 'manifest.csv'
-    if not root.is_dir():
+    if root.suffix.lower() == '.csv': manifest = root
+    elif (root / 'manifest.csv').exists(): manifest = root / 'manifest.csv'
+    elif not root.is_dir():
         raise InputError('is neither a manifest CSV nor a data folder.', root, 'Pass the aligned data folder or its manifest.csv.')
-    manifest = Path(cache_dir) / f'scanned_{root.resolve().name}' / 'manifest.csv'
-    write_manifest(scan_oulu_casia(root, last_k=profile.frames), manifest)
+    else:
+        manifest = Path(cache_dir) / f'scanned_{root.resolve().name}' / 'manifest.csv'
+        write_manifest(scan_oulu_casia(root, last_k=profile.frames), manifest)
+    check_image_size(manifest, profile.size)
     return manifest
+
+def check_image_size(manifest, size: int):
+    "Refuse a data set whose images are smaller than the profile's side: the networks would learn upsampled, blurred faces."
+    from PIL import Image
+    first = read_manifest(manifest).path.iloc[0]
+    with Image.open(first) as im: w, h = im.size
+    if min(w, h) < size:
+        raise InputError(f"holds {w}x{h} px images ({first}), smaller than the profile's {size} px.", manifest,
+                         f"Align the data at that size (`nfer-sde preprocess SOURCE DST --size {size}`), or run at theirs (`-p size {min(w, h)}`).")
 
 def is_builtin(manifest) -> bool:
     "Whether a manifest is the built-in synthetic data (its folder holds the renderer's `build.json`)."

@@ -22,7 +22,8 @@ from .unet import DomainClassifier, UNet, n_params, score_net_config
 # %% auto #0
 __all__ = ['NETWORKS', 'SAMPLING_METHODS', 'TRANSLATION_BATCH', 'FULL_BATCH_BELOW', 'ABLATION_COMPONENTS', 'ABLATION_SWEEPS',
            'profile_networks', 'train_batch', 'random_batch', 'network_loss', 'time_training_step',
-           'time_translation_step', 'check_profile', 'measure_rates', 'regime_methods', 'study_plan', 'format_plan']
+           'time_translation_step', 'check_profile', 'measure_rates', 'regime_methods', 'study_plan', 'study_hours',
+           'format_plan']
 
 # %% ../nbs/15_plan.ipynb #097bfca8
 NETWORKS = ('conditional', 'unconditional', 'heatmap', 'heatmap_timed', 'domain', 'fer')  # what a study trains (`FoldNets` and the FER net)
@@ -72,11 +73,15 @@ def _finite(net: nn.Module) -> bool: return all(torch.isfinite(p).all() for p in
 
 def time_training_step(name: str, net: nn.Module, profile: Profile,
                        batch: int = 2,  # items per step (the rate per item is what the plan scales)
-                       device=None, repeats: int = 1) -> dict:
+                       device=None, repeats: int = 1,
+                       wrap: Optional[Callable[[nn.Module], nn.Module]] = None,  # what the loss calls instead of `net` (e.g. DistributedDataParallel)
+                      ) -> dict:
     "Seconds per training item of network `name` (the fastest of `repeats` timed steps after a warm-up), its loss and parameters."
     device = torch.device(device) if device is not None else default_device()
     fmt = torch.channels_last if profile.channels_last else torch.contiguous_format
     net = net.to(device, memory_format=fmt).train()
+    model = wrap(net) if wrap else net
+    if profile.compile: model = torch.compile(model)  # as `train.fit` does: after the DDP wrap
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
     dtype = autocast_dtype(fer_config(profile.fer).amp, device) if name == 'fer' else amp_dtype(profile.amp, device)
     sde, g, times, losses = VPSDE(), torch.Generator().manual_seed(0), [], []
@@ -84,7 +89,7 @@ def time_training_step(name: str, net: nn.Module, profile: Profile,
         b = {k: v.to(device) for k, v in random_batch(batch, profile.size, g).items()}
         gen = torch.Generator(device).manual_seed(0)
         _sync(device); start = time.perf_counter()
-        with autocast(device, dtype): loss = network_loss(name, net, b, sde, gen)
+        with autocast(device, dtype): loss = network_loss(name, model, b, sde, gen)
         opt.zero_grad(set_to_none=True); loss.float().backward(); opt.step()
         _sync(device); times.append(time.perf_counter() - start); losses.append(loss.item())
     timed = times[1:] if repeats else times
@@ -198,6 +203,10 @@ def study_plan(profile: Profile, rates: dict,
     add('ablation', 'all_nir', 'sweeps', 1, n['vis_test_strong'] * sweeps, 'image-steps', rates['sample']['nfer-sde'])
     return pd.DataFrame(rows)
 
+def study_hours(plan: pd.DataFrame, rates: dict) -> float:
+    "The estimated wall time of a plan in hours: its jobs' hours shared by the worker processes the rates were measured for."
+    return plan.hours.sum() / rates['workers']
+
 # %% ../nbs/15_plan.ipynb #613285e3
 def format_plan(profile_name: str, profile: Profile, rates: dict, plan: pd.DataFrame) -> str:
     "The text `nfer-sde plan` prints: the profile, its networks and rates, the study's stages and the estimated total."
@@ -206,7 +215,7 @@ def format_plan(profile_name: str, profile: Profile, rates: dict, plan: pd.DataF
     sample = pd.DataFrame({'ms per image-step': {m: 1000 * v for m, v in rates['sample'].items()},
                            'measured at batch': {m: rates['batches'][m] for m in rates['sample']}})
     stages = plan.groupby(['stage', 'regime'], sort=False).agg(jobs=('jobs', 'sum'), hours=('hours', 'sum'))
-    total = plan.hours.sum() / rates['workers']
+    total = study_hours(plan, rates)
     lines = [f"profile '{profile_name}': {profile.size} px, {profile.folds} folds, {profile.n_subjects} subjects, score net '{profile.score_net}', FER '{profile.fer}'",
              profile.about or '', f"rates of one worker process ({rates['threads_per_worker']} torch threads) on {rates['machine']} ({rates['device']}):", nets.round(2).to_string(), '',
              sample.round(2).to_string(), '', 'the study (the experiment notebooks\' defaults):', stages.round(2).to_string(), '',

@@ -10,7 +10,7 @@ BIN = Path(sys.executable).parent
 # the console script once installed, else the module (same `main`)
 CMD = [str(BIN / 'nfer-sde')] if (BIN / 'nfer-sde').exists() else [sys.executable, '-m', 'nfer_sde.cli']
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'NFER_SDE_DEVICE': 'cpu'}
-SUBCOMMANDS = ('data', 'preprocess', 'train', 'translate', 'fer', 'demo')
+SUBCOMMANDS = ('data', 'preprocess', 'train', 'translate', 'fer', 'demo', 'plan')
 
 def run(*args, timeout=300):
     "Run `nfer-sde ARGS`; the completed process (text stdout/stderr)."
@@ -227,3 +227,10 @@ def test_demo_bad_data_root(tmp_path):
     missing = tmp_path / 'no_such_oulu'
     assert_bad_input(run('demo', tmp_path / 'demo', '--data', missing), str(missing), 'does not exist')
     assert not (tmp_path / 'demo' / 'fer_accuracy.ipynb').exists()
+
+def test_plan_subprocess(tmp_path):
+    "`plan` measures and prints the quick study's estimate; an unknown profile is one line naming the profiles."
+    p = run('plan', '--profile', 'quick', '--repeats', 0, '--json', tmp_path / 'plan.json')
+    assert p.returncode == 0, p.stderr
+    assert "profile 'quick'" in p.stdout and 'estimated total' in p.stdout and (tmp_path / 'plan.json').exists()
+    assert_bad_input(run('plan', '--profile', 'huge'), "'huge'", 'paper256')
