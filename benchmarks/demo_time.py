@@ -1,7 +1,8 @@
 """Where a `make demo` run's time went: network training, translation (with each method's t0 choice), FER runs and
 the rest (data rendering, metrics, the ablation's in-memory sweeps, notebook start-up), from the files the run left
 in its work folder: each network's training log, each translation folder's first and last file, each t0 record and
-each FER run's own timing. Wall seconds count time covered by at least one job (parallel workers' jobs once),
+each FER run's own timing (jobs that end after the demo's `main_table.md` are left out: a benchmark that reuses the
+work folder is not the demo). Wall seconds count time covered by at least one job (parallel workers' jobs once),
 job seconds add up the jobs. Run after `make demo`:
 
     .venv/bin/python benchmarks/demo_time.py [runs/demo]
@@ -53,6 +54,8 @@ def fer_intervals(work: Path) -> dict:
 def main(run_dir: Path) -> dict:
     demo, work = json.loads((run_dir / 'demo.json').read_text())['run'], run_dir / 'work'
     parts = {'networks': network_intervals(work), 'translations': translation_intervals(work), 'fer_runs': fer_intervals(work)}
+    finished = (run_dir / 'main_table.md').stat().st_mtime + 1  # the demo's last file: what ends later (a benchmark reusing the work folder) is not the demo's
+    parts = {name: {r: [iv for iv in ivs if iv[1] <= finished] for r, ivs in part.items()} for name, part in parts.items()}
     every = [iv for part in parts.values() for ivs in part.values() for iv in ivs]
     out = dict(run=str(run_dir), machine=demo['machine'], from_scratch=demo['from_scratch'], total_seconds=round(demo['minutes'] * 60, 1))
     for name, part in parts.items():

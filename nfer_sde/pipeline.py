@@ -27,16 +27,16 @@ from .train import TrainConfig, train_domain_classifier, train_heatmap_net, trai
 __all__ = ['T0_GRID', 'PROFILE_ABOUT', 'FAST_CUDA', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME',
            'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY',
            'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data', 'check_image_size',
-           'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed', 'profile_train_options', 'train_fold_nets',
-           'nets_nir_subjects', 'method_nets', 'profile_sampler_options', 'method_options', 'translation_sources',
-           'rows_at', 'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0',
-           'translate_fold', 'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality',
-           'load_vis_images', 'plot_panels', 'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std',
-           'markdown_table', 'energy_effects', 'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects',
-           'translations_dir', 'prepare_study', 'study_nets', 'chosen_t0', 'fer_study', 'fer_gains', 'fer_table',
-           'gains_record', 'curve_points', 'plot_curve', 'real_fer_model', 'held_out_translations', 'quality_study',
-           'quality_table', 't0_table', 'experiments_dir', 'fer_columns', 'main_table', 'text_progress_bars',
-           'demo_summary', 'run_demo']
+           'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed', 'net_steps', 'profile_train_options',
+           'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'profile_sampler_options', 'method_options',
+           'translation_sources', 'rows_at', 'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0',
+           'fold_t0', 'translate_fold', 'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir',
+           'fold_quality', 'load_vis_images', 'plot_panels', 'cpu_name', 'machine_description', 'run_record',
+           'write_table', 'mean_std', 'markdown_table', 'energy_effects', 'Study', 'regime_key', 'regime_dir',
+           'kept_nir_subjects', 'translations_dir', 'prepare_study', 'study_nets', 'chosen_t0', 'fer_study',
+           'fer_gains', 'fer_table', 'gains_record', 'curve_points', 'plot_curve', 'real_fer_model',
+           'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir', 'fer_columns',
+           'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
@@ -162,6 +162,11 @@ def nets_needed(methods: Sequence[str],
     if unknown := set(extra) - names: raise ValueError(f"unknown networks {sorted(unknown)}; the `FoldNets` fields are {sorted(names)}")
     return set(extra).union(*(method_net_fields(m) for m in methods))
 
+def net_steps(profile: Profile, name: str) -> int:
+    "The training steps of network `name` (a `FoldNets` field) at `profile`."
+    return {'conditional': profile.score_steps, 'unconditional': profile.score_steps, 'heatmap': profile.heatmap_steps,
+            'heatmap_timed': profile.heatmap_steps, 'domain': profile.domain_steps}[name]
+
 def profile_train_options(profile: Profile) -> dict:
     "The `train.TrainConfig` speed options the profile sets (only those that differ from the defaults)."
     opts = dict(amp=profile.amp, channels_last=profile.channels_last, compile=profile.compile, num_workers=profile.loader_workers)
@@ -182,11 +187,11 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
     if 'conditional' in need or 'domain' in need: pairs = PairDataset(kept, size=profile.size)
     if 'conditional' in need:
         nets.conditional = train_score_net(pairs, at('conditional'), conditional=True, net=profile.score_net,
-                                           steps=profile.score_steps, **common)
+                                           steps=net_steps(profile, 'conditional'), **common)
     if 'unconditional' in need:
         nir = ImageDataset(kept[kept.modality == 'NIR'].reset_index(drop=True), size=profile.size, channels=1)
         nets.unconditional = train_score_net(nir, at('unconditional'), conditional=False, net=profile.score_net,
-                                             steps=profile.score_steps, **common)
+                                             steps=net_steps(profile, 'unconditional'), **common)
     if 'heatmap' in need or 'heatmap_timed' in need:
         marked = train[((train.modality == 'VIS') | nir_ok) & train.landmarks.notna()].reset_index(drop=True)
         if len(marked) == 0:
@@ -194,18 +199,16 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
                              '(`nfer-sde preprocess`), which labels every image with 68 dlib landmarks.')
         marked, heat = ImageDataset(marked, size=profile.size, channels=1), {**common, 'batch_size': 2 * profile.batch_size}
     if 'heatmap' in need:
-        nets.heatmap = train_heatmap_net(marked, at('heatmap'), steps=profile.heatmap_steps, **heat)
+        nets.heatmap = train_heatmap_net(marked, at('heatmap'), steps=net_steps(profile, 'heatmap'), **heat)
     if 'heatmap_timed' in need:
-        nets.heatmap_timed = train_heatmap_net(marked, at('heatmap_timed'), steps=profile.heatmap_steps, time_conditioned=True, **heat)
+        nets.heatmap_timed = train_heatmap_net(marked, at('heatmap_timed'), steps=net_steps(profile, 'heatmap_timed'), time_conditioned=True, **heat)
     if 'domain' in need:
-        nets.domain = train_domain_classifier(pairs, at('domain'), steps=profile.domain_steps, **common)
+        nets.domain = train_domain_classifier(pairs, at('domain'), steps=net_steps(profile, 'domain'), **common)
     return nets
 
-def _net_trained(folder: Path) -> bool:
-    "Whether a network folder holds a finished training: a checkpoint, and a log at the configured last step."
-    try:
-        steps = json.loads((folder / 'config.json').read_text())['train_config']['steps']
-        return (folder / 'checkpoint.pt').exists() and json.loads((folder / 'log.jsonl').read_text().splitlines()[-1])['step'] == steps
+def _net_trained(folder: Path, steps: int) -> bool:
+    "Whether a network folder holds a training of at least `steps` steps: a checkpoint, and a log that reached them (else it is a job: train or resume)."
+    try: return (folder / 'checkpoint.pt').exists() and json.loads((folder / 'log.jsonl').read_text().splitlines()[-1])['step'] >= steps
     except (OSError, ValueError, KeyError, IndexError): return False
 
 def _train_net_job(df, fold, out_dir, profile, name, seed, nir_subjects):
@@ -464,7 +467,7 @@ def energy_effects(per_fold: pd.DataFrame,  # one row per (method, fold): column
         mean, half = t_interval(d, level)
         spread = float(a.std())  # over folds; NaN for one fold
         rows.append({'energy': energy, 'metric': metric, 'better': 'higher' if sign > 0 else 'lower', 'with': a.mean(), 'without': b.mean(),
-                     'effect': mean, 'ci95': (mean - half, mean + half), 'helped': f"{int((d > 0).sum())}/{len(d)}",
+                     'effect': mean, 'ci_low': mean - half, 'ci_high': mean + half, 'helped': f"{int((d > 0).sum())}/{len(d)}",
                      'fold spread': spread, 'shown': bool(mean - half > 0 and mean > spread)})
     return pd.DataFrame(rows).set_index('energy')
 
@@ -530,7 +533,7 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
     kept = {i: None if real_nir_fraction == 1 else kept_nir_subjects(split[i], i, profile, real_nir_fraction) for i in ids}
     net_dir = {i: home / 'nets' / f'fold_{i:02d}' for i in ids}
     jobs = [(df, split[i], net_dir[i], profile, name, seed, kept[i]) for name in NET_FOLDERS if name in need for i in ids
-            if not _net_trained(net_dir[i] / NET_FOLDERS[name])]  # the slowest kinds first, so that the workers end together
+            if not _net_trained(net_dir[i] / NET_FOLDERS[name], net_steps(profile, name))]  # the slowest kinds first, so that the workers end together
     if (workers := profile.n_workers()) > 1:  # trained here by several processes, then loaded below
         run_parallel(_train_net_job, jobs, workers, f'networks ({regime_key(real_nir_fraction)})', progress)
         if translate:  # each (fold, method) in its own job, the methods with most networks (the slowest) first; read back below

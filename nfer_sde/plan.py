@@ -12,7 +12,7 @@ from torch import nn, Tensor
 from .core import EXPRESSIONS, ILLUMINATIONS, autocast, autocast_dtype, default_device, to_gray
 from .fer import augment_batch, fer_config
 from .landmarks import HeatmapNet
-from .pipeline import (DEMO_PARAMS, FoldNets, Profile, get_profile, machine_description, method_nets, nets_needed,
+from .pipeline import (DEMO_PARAMS, FoldNets, Profile, get_profile, machine_description, method_nets, net_steps, nets_needed,
                                profile_sampler_options)
 from .sampler import build_translator, get_method
 from .sde import VPSDE
@@ -186,8 +186,7 @@ def study_plan(profile: Profile, rates: dict,
     for f in fractions:
         regime, ms = ('all_nir' if f == 1 else f'nir_{round(100 * f)}'), regime_methods(methods, f, low_nir_fraction, low_nir_methods, curve_methods)
         for net in sorted(nets_needed(ms, ['heatmap_timed'] if f == 1 else [])):
-            steps = {'conditional': profile.score_steps, 'unconditional': profile.score_steps, 'domain': profile.domain_steps}.get(net, profile.heatmap_steps)
-            add('train', regime, net, k, k * steps * train_batch(net, profile), 'items', rates['train'][net])
+            add('train', regime, net, k, k * net_steps(profile, net) * train_batch(net, profile), 'items', rates['train'][net])
         for m in ms:
             if not get_method(m).score_net: continue
             add('choose t0', regime, m, k, k * len(profile.t0_grid) * profile.t0_images * min(profile.t0_steps, profile.sampler_steps), 'image-steps', rates['sample'][m])

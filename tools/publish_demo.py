@@ -56,7 +56,9 @@ evidence either way. The ablations
 pair, on the Tweedie estimate and with a time-conditioned heatmap network, sweeps of t0, steps and weights) are
 measured on fold 0's held-out subjects. `make demo` runs the `quick` profile (32 px, 3 folds, small networks trained for one to two
 minutes each on two cores); the time above says how long it took on which machine. The paper's protocol is the
-`paper` profile."""
+`paper` profile (128 px, a GPU; `paper256` at 256 px); `cpu` runs the 10-fold study at 64 px on a CPU. `nfer-sde plan --profile NAME`
+(`15_plan`) prints what a profile's study trains and translates and its estimated time on the machine at hand,
+from rates it measures there before anything starts."""
 
 def copy_figure(src: Path, dest: Path):
     "Copy a PNG of the run, no wider than `MAX_WIDTH`."
