@@ -50,6 +50,7 @@ class Profile:
     folds: int = 3  # subject-independent folds
     score_net: str = 'tiny'  # preset of `unet.score_net_config`
     score_steps: int = 500  # training steps of each score network
+    unconditional_steps: Optional[int] = None  # the baselines' unconditional network's steps (None: `score_steps`); it learns every NIR face, a harder task
     heatmap_steps: int = 300
     domain_steps: int = 200
     batch_size: int = 16
@@ -72,9 +73,9 @@ class Profile:
         return self.workers or default_workers()
 
 PROFILE_ABOUT = {  # from `nfer-sde plan --profile NAME` (15_plan: rates measured, counts arithmetic); the machine is named with each figure
-    'quick': "The demo: 32 px, 18 built-in subjects, 3 folds, tiny networks. `make demo` from scratch took 22.2 min on a 2-core "
-             "AMD EPYC (2026-12-02); `nfer-sde plan --demo` estimates 21 min on the same kind of machine (2026-12-03), the "
-             "notebooks' full defaults 38 min.",
+    'quick': "The demo: 32 px, 18 built-in subjects, 3 folds, tiny networks (the baselines' unconditional one at 4x the steps). "
+             "`make demo` from scratch took 25.8 min on a 2-core AMD EPYC (2026-12-03); `nfer-sde plan --demo` estimates 24 min "
+             "there, the notebooks' full defaults 50 min.",
     'cpu': "The whole 10-fold study at 64 px on a CPU (80 subjects, the 1.1 M-parameter `cpu` U-Net). `nfer-sde plan` on a "
            "2-core AMD EPYC (2026-12-03): 157 h, of it FER runs 66 h (counted at full epochs), training 54 h, translation 30 h; "
            "the jobs are independent, so more cores divide it by the worker processes.",
@@ -90,7 +91,7 @@ _PAPER = dict(n_subjects=80, frames=3, folds=10, score_steps=40_000, heatmap_ste
               sampler_steps=50, translate_illuminations=ILLUMINATIONS, test_illuminations=ILLUMINATIONS, t0_images=48, t0_steps=25,
               fer='gpu', **FAST_CUDA)
 PROFILES = {
-    'quick': Profile(about=PROFILE_ABOUT['quick']),
+    'quick': Profile(unconditional_steps=2000, about=PROFILE_ABOUT['quick']),  # 4x: at 500 steps the baselines lose the face (`benchmarks/bench_baselines.py`)
     'cpu': Profile(size=64, n_subjects=80, frames=3, folds=10, score_net='cpu', score_steps=4000, heatmap_steps=2000,
                    domain_steps=1000, batch_size=16, sampler_steps=20, t0_images=24, fer='cpu', about=PROFILE_ABOUT['cpu']),
     'paper': Profile(size=128, score_net='gpu', **_PAPER, about=PROFILE_ABOUT['paper']),
@@ -164,7 +165,7 @@ def nets_needed(methods: Sequence[str],
 
 def net_steps(profile: Profile, name: str) -> int:
     "The training steps of network `name` (a `FoldNets` field) at `profile`."
-    return {'conditional': profile.score_steps, 'unconditional': profile.score_steps, 'heatmap': profile.heatmap_steps,
+    return {'conditional': profile.score_steps, 'unconditional': profile.unconditional_steps or profile.score_steps, 'heatmap': profile.heatmap_steps,
             'heatmap_timed': profile.heatmap_steps, 'domain': profile.domain_steps}[name]
 
 def profile_train_options(profile: Profile) -> dict:
