@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT / 'tools'))
 from publish_demo import publish
 
 TINY = dict(folds=2, sampler_steps=3,
-            overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8,
+            overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'unconditional_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8,
                        't0_images': 2},
             fer_overrides={'epochs': 2, 'min_epochs': 1, 'patience': 1})
 
