@@ -12,7 +12,7 @@ split over the ranks, as `train.fit` splits it) and translation is sharded (each
 `sampler.translate_dataset` does); every rate is then also measured on rank 0 alone, and the JSON gives the scaling.
 Without CUDA the JSON says so and the script exits 0; `--device cpu` measures on the CPU instead (gloo under
 `torchrun`), which is how the tests check this script."""
-import argparse, json, os, sys, time
+import argparse, json, sys
 import torch
 import torch.distributed as dist
 from nfer_sde.pipeline import PROFILES, get_profile, machine_description
@@ -48,10 +48,8 @@ def translation_rates(profile, nets, device, world: int, batch: int, steps: int,
     out = {}
     for m in SAMPLING_METHODS:
         reset_peak(device)
-        if world > 1: dist.barrier()
-        start = time.perf_counter()
-        r = time_translation_step(m, nets, profile, batch, device, n_steps=steps, repeats=repeats)
-        if world > 1: dist.barrier()  # every shard done: the slowest rank sets the rate
+        if world > 1: dist.barrier()  # the ranks start each method together, as sharded translation runs them
+        r = time_translation_step(m, nets, profile, batch, device, n_steps=steps, repeats=repeats)  # this rank's own rate: rank 0 reports
         per_image = r['seconds_per_image_step'] * profile.sampler_steps
         out[m] = dict(images_per_s=round(world / per_image, 2), batch_per_rank=batch, measured_steps=steps,
                       sampler_steps=profile.sampler_steps, finite=r['finite'], peak_gib=peak_gib(device))
