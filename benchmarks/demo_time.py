@@ -3,7 +3,7 @@ the rest (data rendering, metrics, the ablation's in-memory sweeps, notebook sta
 in its work folder: each network's training log, each translation folder's first and last file, each t0 record and
 each FER run's own timing (jobs that end after the demo's `main_table.md` are left out: a benchmark that reuses the
 work folder is not the demo). Wall seconds count time covered by at least one job (parallel workers' jobs once),
-job seconds add up the jobs. Run after `make demo`:
+job seconds add up the jobs; each network's training time per fold is listed too. Run after `make demo`:
 
     .venv/bin/python benchmarks/demo_time.py [runs/demo]
 
@@ -31,6 +31,14 @@ def network_intervals(work: Path) -> dict:
         times = [json.loads(l)['time'] for l in log.read_text().splitlines() if l.strip()]
         if len(times) > 1: out[regime_of(log, work)].append((times[0] - (times[-1] - times[0]) / (len(times) - 1), times[-1]))
     return out
+
+def network_seconds(work: Path) -> dict:
+    "Each kind of network's training seconds per fold (first to last step of its log, plus one mean step), per regime: {regime: {network: [s, ...]}}."
+    out = defaultdict(lambda: defaultdict(list))
+    for log in sorted(work.rglob('nets/fold_*/*/log.jsonl')):
+        times = [json.loads(l)['time'] for l in log.read_text().splitlines() if l.strip()]
+        if len(times) > 1: out[regime_of(log, work)][log.parent.name].append(round((times[-1] - times[0]) * len(times) / (len(times) - 1), 1))
+    return {r: dict(nets) for r, nets in out.items()}
 
 def translation_intervals(work: Path) -> dict:
     "Each translation, from its record (written first) to its manifest (written last), and each t0 choice, per regime."
@@ -62,6 +70,7 @@ def main(run_dir: Path) -> dict:
         out[name] = {regime: dict(wall_seconds=round(busy(ivs), 1), job_seconds=round(sum(b - a for a, b in ivs), 1), jobs=len(ivs))
                      for regime, ivs in part.items()}
     out['other_seconds'] = round(out['total_seconds'] - busy(every), 1)  # data, metrics, the ablation's sweeps, notebook start-up
+    out['network_seconds_per_fold'] = network_seconds(work)  # in parallel workers: each job's own time, with the other worker busy
     return out
 
 if __name__ == '__main__':

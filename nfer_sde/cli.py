@@ -13,11 +13,11 @@ from fastcore.imports import IN_NOTEBOOK
 
 # %% auto #0
 __all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'DETECT_MAX_SIDE', 'SMALL_SIDE', 'ALIGNED_MAX_SIDE', 'NETWORK_CLASSES',
-           'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'error_message', 'note', 'find_landmarks', 'open_photo', 'align_photo',
-           'align_photos', 'write_test_photos', 'looks_aligned', 'needs_alignment', 'checkpoint_file', 'load_network',
-           'checkpoint_sde', 'trained_on_builtin', 'parse_weights', 'translation_networks', 'translation_source',
-           'translate_command', 'data_command', 'preprocess_command', 'fer_command', 'demo_command', 'plan_command',
-           'train_command', 'HelpFormatter', 'add_command', 'build_parser', 'main']
+           'NETWORK_TASKS', 'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'error_message', 'note', 'find_landmarks', 'open_photo',
+           'align_photo', 'align_photos', 'write_test_photos', 'looks_aligned', 'needs_alignment', 'checkpoint_file',
+           'load_network', 'checkpoint_sde', 'trained_on_builtin', 'parse_weights', 'translation_networks',
+           'translation_source', 'translate_command', 'data_command', 'preprocess_command', 'fer_command',
+           'demo_command', 'plan_command', 'train_command', 'HelpFormatter', 'add_command', 'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #706c195e
 PROG = 'nfer-sde'
@@ -144,7 +144,8 @@ def needs_alignment(align: str,  # 'auto', 'yes' or 'no'
     return not (Path(source).suffix.lower() == '.csv' or looks_aligned(paths))
 
 # %% ../nbs/12_cli.ipynb #dd3b1aad
-NETWORK_CLASSES = {'score': 'UNet', 'heatmap': 'HeatmapNet', 'domain': 'DomainClassifier'}  # option kind -> class
+NETWORK_CLASSES = {'score': 'UNet', 'heatmap': 'HeatmapNet', 'domain': 'DomainClassifier', 'paired': 'UNet'}  # option kind -> class
+NETWORK_TASKS = {'score': 'score', 'paired': 'paired'}  # kinds of one class told apart by their checkpoint's `meta['task']`
 
 def checkpoint_file(path) -> Path:
     "A checkpoint file, or the `checkpoint.pt` of a run folder."
@@ -155,7 +156,7 @@ def checkpoint_file(path) -> Path:
         raise InputError('is a folder without checkpoint.pt.', p, 'Pass a checkpoint file, or a run folder written by `nfer-sde train`.')
     return p
 
-def load_network(path, kind: str,  # 'score', 'heatmap' or 'domain'
+def load_network(path, kind: str,  # 'score', 'heatmap', 'domain' or 'paired'
                  device=None) -> tuple['nn.Module', dict]:
     "The network of kind `kind` saved at `path` (file or run folder; 'fan' for face-alignment's FAN heatmaps), and its checkpoint's `meta`."
     from nfer_sde.core import InputError
@@ -165,10 +166,13 @@ def load_network(path, kind: str,  # 'score', 'heatmap' or 'domain'
         return FANHeatmaps().to(device or 'cpu'), {}
     f = checkpoint_file(path)
     ck = read_checkpoint(f)
-    if ck['model_class'] != NETWORK_CLASSES[kind]:
-        raise InputError(f"holds a {ck['model_class']}, not the {kind} network ({NETWORK_CLASSES[kind]}) this option takes.", f,
+    meta, cls = ck.get('meta', {}), 'UNet' if ck['model_class'] == 'Pix2Pix' and kind == 'paired' else ck['model_class']  # pix2pix: its generator
+    task = meta.get('task', NETWORK_TASKS.get(kind))  # an older score checkpoint has no task: a score network
+    if cls != NETWORK_CLASSES[kind] or (kind in NETWORK_TASKS and task != NETWORK_TASKS[kind]):
+        raise InputError(f"holds a {ck['model_class']} ({task or 'no task'}), not the {kind} network ({NETWORK_CLASSES[kind]}) this option takes.", f,
                          f"Pass the run folder of `{PROG} train {kind}`.")
-    return load_model(f, device=device), ck.get('meta', {})
+    model = load_model(f, device=device)
+    return getattr(model, 'generator', model).eval(), meta
 
 def checkpoint_sde(meta: dict) -> 'VPSDE':
     "The forward process a score network was trained with (its checkpoint's `meta['sde']`), else the default `VPSDE()`."
@@ -205,7 +209,12 @@ def translation_networks(method: str, checkpoint=None, heatmap=None, domain=None
     preset, nets, meta, metas = get_method(method), {}, {}, []
     def need(what, option, fix):
         return InputError(f"method {method!r} needs {what}.", None, f"Pass {option}, or {fix}.")
-    if preset.score_net:
+    if preset.paired:
+        if checkpoint is None: raise need(f'a trained paired translator ({preset.paired})',
+                                          f'--checkpoint (the run folder of `nfer-sde train paired --kind {preset.paired}`)', 'use --method gray')
+        nets['paired_net'], m = load_network(checkpoint, 'paired', device)
+        metas.append(m)
+    elif preset.score_net:
         if checkpoint is None: raise need(f'a trained {preset.score_net} score network', '--checkpoint (the run folder of `nfer-sde train score`)',
                                           'use --method gray')
         nets['score_net'], meta = load_network(checkpoint, 'score', device)
@@ -261,7 +270,8 @@ def translate_command(a: argparse.Namespace) -> int:
     preset = get_method(method)
     device = torch.device(a.device) if a.device else default_device()
     nets, sde = translation_networks(method, a.checkpoint, a.heatmap, a.domain, device)
-    size = a.size or (nets['score_net'].config.get('image_size', 64) if 'score_net' in nets else 64)
+    net = nets.get('score_net', nets.get('paired_net'))
+    size = a.size or (net.config.get('image_size', 64) if net is not None else 64)
     if not 0 < a.t0 <= 1: raise ValueError(f"--t0 is a fraction of the noise levels in (0, 1], got {a.t0}")
     t0 = default_t0(sde, a.t0)
     if preset.score_net and not 1 <= a.steps <= t0 + 1:
@@ -338,6 +348,7 @@ TRAIN_EXAMPLES = (f"{PROG} train score --synthetic data/builtin --out runs/score
                   f"{PROG} train score --synthetic data/builtin --out runs/score-uncond --unconditional --net cpu",
                   f"{PROG} train heatmap --manifest data/oulu64/manifest.csv --out runs/heatmap --steps 2000",
                   f"{PROG} train domain --synthetic data/builtin --out runs/domain --steps 1000",
+                  f"{PROG} train paired --kind pix2pix --synthetic data/builtin --out runs/pix2pix --net cpu --steps 4000",
                   f"torchrun --nproc_per_node 4 -m nfer_sde.train score --synthetic data/builtin --out runs/score --net gpu")
 
 def train_command(argv: Sequence[str]) -> int:
@@ -346,7 +357,8 @@ def train_command(argv: Sequence[str]) -> int:
     p = train._parser()
     p.prog, p.formatter_class = f'{PROG} train', argparse.RawDescriptionHelpFormatter
     p.description = ("Train one network on one fold of a data set: the score U-Net (conditional on the VIS image, or "
-                     "unconditional for the baselines), the landmark heatmap network, or the VIS/NIR domain classifier. "
+                     "unconditional for the baselines), the landmark heatmap network, the VIS/NIR domain classifier, or a paired "
+                     "translator (--kind regression or pix2pix). "
                      "A run folder resumes with --resume.")
     p.epilog = 'examples:\n' + '\n'.join(f'  {e}' for e in TRAIN_EXAMPLES)
     p.parse_args(argv)  # --help, and argument errors, as `nfer-sde train`
@@ -405,7 +417,7 @@ def _preprocess_parser(sub):
     _progress(p)
 
 def _train_parser(sub):
-    p = sub.add_parser('train', help='Train the score U-Net, the landmark heatmap network or the domain classifier.',
+    p = sub.add_parser('train', help='Train the score U-Net, the landmark heatmap network, the domain classifier or a paired translator.',
                        add_help=False)  # `main` hands `train ...` to `train_command` before this parser sees it
 
 def _translate_parser(sub):
@@ -419,12 +431,13 @@ def _translate_parser(sub):
                     'landmarks, and the face is cropped as in the training data (--align). Images without a face are '
                     'skipped and listed in OUT/skipped.csv. OUT receives images/ (NIR, PNG), manifest.csv and '
                     'translation.json; a run resumes when started again with the same settings. Methods: '
-                    'gray, sdedit, ilvr, egsde, nfer-sde and its ablations (see nfer_sde.sampler.METHODS).',
+                    'gray, sdedit, ilvr, egsde, nfer-sde and its ablations, and the paired translators regression and pix2pix '
+                    '(--checkpoint: the run folder of `nfer-sde train paired`; see nfer_sde.sampler.METHODS).',
                     translate_command)
     p.add_argument('source', help='folder of images, manifest CSV (its VIS rows), or one image file')
     p.add_argument('out', help='output folder')
     p.add_argument('--method', help="translation preset (default: nfer-sde with --checkpoint, else gray)")
-    p.add_argument('--checkpoint', help='score network: run folder or checkpoint file of `nfer-sde train score`')
+    p.add_argument('--checkpoint', help='score network (run folder or checkpoint file of `nfer-sde train score`), or the paired translator of regression/pix2pix')
     p.add_argument('--heatmap', help="heatmap network for the landmark energy: run folder, checkpoint file, or 'fan'")
     p.add_argument('--domain', help="domain classifier for EGSDE's realistic energy: run folder or checkpoint file")
     p.add_argument('--weight', action='append', metavar='NAME=VALUE',

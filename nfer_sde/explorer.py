@@ -183,7 +183,7 @@ class Explorer:
         self.heatmap = W.Text(str(heatmap or ''), description='heatmap net', placeholder="run folder or 'fan'")
         self.domain = W.Text(str(domain or ''), description='domain clf', placeholder='run folder')
         self.load = W.Button(description='load networks')
-        self.method = W.Dropdown(options=list(METHODS), value=method, description='method')
+        self.method = W.Dropdown(options=[m for m, pre in METHODS.items() if not pre.paired], value=method, description='method')  # the samplers: paired translators have no steps to explore
         self.t0 = W.FloatSlider(DEFAULTS['t0_fraction'], min=0.02, max=1., step=0.02, description='t0 / T', **cu)
         self.steps = W.IntSlider(20, min=1, max=200, description='steps', **cu)
         self.seed = W.IntText(0, description='seed')

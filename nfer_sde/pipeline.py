@@ -21,22 +21,22 @@ from .landmarks import heatmaps_to_landmarks
 from .metrics import ssim, translation_metrics
 from .sampler import METHODS, build_translator, default_t0, get_method, load_vis, module_fingerprint, translate_dataset
 from .synthetic import build_dataset
-from .train import TrainConfig, train_domain_classifier, train_heatmap_net, train_score_net
+from .train import TrainConfig, train_domain_classifier, train_heatmap_net, train_paired_net, train_score_net
 
 # %% auto #0
 __all__ = ['T0_GRID', 'PROFILE_ABOUT', 'FAST_CUDA', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME',
-           'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS', 'MAIN_QUALITY',
-           'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data', 'check_image_size',
-           'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed', 'net_steps', 'profile_train_options',
-           'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'profile_sampler_options', 'method_options',
-           'translation_sources', 'rows_at', 'paired_truth', 'validation_subjects', 'validation_sources', 'choose_t0',
-           'fold_t0', 'translate_fold', 'landmark_fn', 'landmark_observer', 'source_landmarks', 'fold_real_nir',
-           'fold_quality', 'load_vis_images', 'plot_panels', 'cpu_name', 'machine_description', 'run_record',
-           'write_table', 'mean_std', 'markdown_table', 'energy_effects', 'Study', 'regime_key', 'regime_dir',
-           'kept_nir_subjects', 'translations_dir', 'prepare_study', 'study_nets', 'chosen_t0', 'fer_study',
-           'fer_gains', 'fer_table', 'gains_record', 'curve_points', 'plot_curve', 'real_fer_model',
-           'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir', 'fer_columns',
-           'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
+           'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'STUDY_METHODS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS',
+           'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data',
+           'check_image_size', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed', 'net_steps',
+           'profile_train_options', 'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'profile_sampler_options',
+           'method_options', 'translation_sources', 'rows_at', 'paired_truth', 'validation_subjects',
+           'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn', 'landmark_observer',
+           'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels', 'cpu_name',
+           'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'energy_effects', 'Study',
+           'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir', 'prepare_study', 'study_nets',
+           'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record', 'curve_points', 'plot_curve',
+           'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir',
+           'fer_columns', 'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
@@ -146,14 +146,16 @@ class FoldNets:
     heatmap: Optional[nn.Module] = None  # 68 landmark heatmaps of clean images: the landmark energy
     heatmap_timed: Optional[nn.Module] = None  # heatmaps of noisy images y_t at time t: the landmark energy on the noisy pair (ablation)
     domain: Optional[nn.Module] = None  # VIS/NIR classifier: EGSDE's realistic energy
+    regression: Optional[nn.Module] = None  # paired translator, L1 (its generator): the 'regression' preset
+    pix2pix: Optional[nn.Module] = None  # paired translator, L1 + PatchGAN (its generator): the 'pix2pix' preset
 
 NET_FOLDERS = {'conditional': 'score_conditional', 'unconditional': 'score_unconditional', 'heatmap': 'heatmap',
-               'heatmap_timed': 'heatmap_timed', 'domain': 'domain'}  # each `FoldNets` field's folder in the fold's network folder
+               'heatmap_timed': 'heatmap_timed', 'domain': 'domain', 'regression': 'paired_regression', 'pix2pix': 'paired_pix2pix'}  # each `FoldNets` field's folder in the fold's network folder
 
 def method_net_fields(method: str) -> list[str]:
     "The `FoldNets` fields whose networks `method` translates with."
     preset = get_method(method)
-    return [f for f, used in [(preset.score_net, bool(preset.score_net)), ('heatmap', 'landmark' in preset.energies),
+    return [f for f, used in [(preset.score_net, bool(preset.score_net)), (preset.paired, bool(preset.paired)), ('heatmap', 'landmark' in preset.energies),
                               ('domain', 'realistic' in preset.energies)] if used]
 
 def nets_needed(methods: Sequence[str],
@@ -166,7 +168,8 @@ def nets_needed(methods: Sequence[str],
 def net_steps(profile: Profile, name: str) -> int:
     "The training steps of network `name` (a `FoldNets` field) at `profile`."
     return {'conditional': profile.score_steps, 'unconditional': profile.unconditional_steps or profile.score_steps, 'heatmap': profile.heatmap_steps,
-            'heatmap_timed': profile.heatmap_steps, 'domain': profile.domain_steps}[name]
+            'heatmap_timed': profile.heatmap_steps, 'domain': profile.domain_steps,
+            'regression': profile.score_steps, 'pix2pix': profile.score_steps}[name]  # the paired translators: the conditional net's budget
 
 def profile_train_options(profile: Profile) -> dict:
     "The `train.TrainConfig` speed options the profile sets (only those that differ from the defaults)."
@@ -185,7 +188,7 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
     common = dict(train_subjects=fold['train'], test_subjects=fold['test'], resume=True, progress=progress,
                   batch_size=profile.batch_size, seed=seed, **profile_train_options(profile))
     nets, at = FoldNets(), lambda name: out / NET_FOLDERS[name]
-    if 'conditional' in need or 'domain' in need: pairs = PairDataset(kept, size=profile.size)
+    if need & {'conditional', 'domain', 'regression', 'pix2pix'}: pairs = PairDataset(kept, size=profile.size)
     if 'conditional' in need:
         nets.conditional = train_score_net(pairs, at('conditional'), conditional=True, net=profile.score_net,
                                            steps=net_steps(profile, 'conditional'), **common)
@@ -205,6 +208,8 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
         nets.heatmap_timed = train_heatmap_net(marked, at('heatmap_timed'), steps=net_steps(profile, 'heatmap_timed'), time_conditioned=True, **heat)
     if 'domain' in need:
         nets.domain = train_domain_classifier(pairs, at('domain'), steps=net_steps(profile, 'domain'), **common)
+    for kind in ('regression', 'pix2pix'):  # the paired translators: exactly the conditional network's pairs
+        if kind in need: setattr(nets, kind, train_paired_net(pairs, at(kind), kind=kind, net=profile.score_net, steps=net_steps(profile, kind), **common))
     return nets
 
 def _net_trained(folder: Path, steps: int) -> bool:
@@ -237,6 +242,7 @@ def method_nets(method: str, nets: FoldNets) -> dict:
     kw = {'score_net': getattr(nets, preset.score_net)} if preset.score_net else {}
     if 'landmark' in preset.energies: kw['heatmap_net'] = nets.heatmap
     if 'realistic' in preset.energies: kw['domain_classifier'] = nets.domain
+    if preset.paired: kw['paired_net'] = getattr(nets, preset.paired)
     return kw
 
 def profile_sampler_options(profile: Profile) -> dict:
@@ -516,7 +522,9 @@ def _translate_job(df, fold, fold_index, net_dir, nir_subjects, out_dir, method,
     nets = train_fold_nets(df, fold, net_dir, profile, set(method_net_fields(method)), seed, False, nir_subjects)
     translate_fold(df, fold, fold_index, nets, out_dir, [method], profile, seed, False, **options)
 
-def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequence[str] = ('gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde'),
+STUDY_METHODS = ('gray', 'sdedit', 'ilvr', 'egsde', 'regression', 'pix2pix', 'nfer-sde')  # the comparison of the paper's tables, in their order
+
+def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequence[str] = STUDY_METHODS,
                   work_dir='runs/work', seed: int = 0, folds: Optional[Sequence[int]] = None, progress: bool = True,
                   translate: bool = True,  # False: networks only (`translations` stays empty)
                   extra_nets: Sequence[str] = (),  # `FoldNets` fields to train besides those the methods need

@@ -12,12 +12,13 @@ from torch import nn, Tensor
 from .core import EXPRESSIONS, ILLUMINATIONS, autocast, autocast_dtype, default_device, to_gray
 from .fer import augment_batch, fer_config
 from .landmarks import HeatmapNet
-from .pipeline import (DEMO_PARAMS, FoldNets, Profile, get_profile, machine_description, method_nets, net_steps, nets_needed,
+from .pipeline import (DEMO_PARAMS, STUDY_METHODS, FoldNets, Profile, get_profile, machine_description, method_nets, net_steps, nets_needed,
                                profile_sampler_options)
 from .sampler import build_translator, get_method
 from .sde import VPSDE
-from .train import amp_dtype, domain_loss, heatmap_loss, noisy_heatmap_loss, score_matching_loss
-from .unet import DomainClassifier, UNet, n_params, score_net_config
+from .train import (amp_dtype, domain_loss, heatmap_loss, l1_translation_loss, noisy_heatmap_loss, pix2pix_discriminator, pix2pix_loss,
+                            score_matching_loss)
+from .unet import DomainClassifier, Pix2Pix, UNet, n_params, score_net_config
 
 # %% auto #0
 __all__ = ['NETWORKS', 'SAMPLING_METHODS', 'TRANSLATION_BATCH', 'FULL_BATCH_BELOW', 'ABLATION_COMPONENTS', 'ABLATION_SWEEPS',
@@ -26,7 +27,7 @@ __all__ = ['NETWORKS', 'SAMPLING_METHODS', 'TRANSLATION_BATCH', 'FULL_BATCH_BELO
            'format_plan']
 
 # %% ../nbs/15_plan.ipynb #097bfca8
-NETWORKS = ('conditional', 'unconditional', 'heatmap', 'heatmap_timed', 'domain', 'fer')  # what a study trains (`FoldNets` and the FER net)
+NETWORKS = ('conditional', 'unconditional', 'heatmap', 'heatmap_timed', 'domain', 'regression', 'pix2pix', 'fer')  # what a study trains (`FoldNets` and the FER net)
 
 def profile_networks(profile: Profile, seed: int = 0) -> dict[str, nn.Module]:
     "Every network a study with `profile` trains, untrained, built exactly as `pipeline.train_fold_nets` and `fer_study` build them."
@@ -35,7 +36,10 @@ def profile_networks(profile: Profile, seed: int = 0) -> dict[str, nn.Module]:
     return {'conditional': UNet(**score_net_config(profile.score_net, conditional=True, image_size=s)),
             'unconditional': UNet(**score_net_config(profile.score_net, conditional=False, image_size=s)),
             'heatmap': HeatmapNet(), 'heatmap_timed': HeatmapNet(time_conditioned=True),
-            'domain': DomainClassifier(image_size=s), 'fer': fer_config(profile.fer, size=s).build()}
+            'domain': DomainClassifier(image_size=s),
+            'regression': UNet(**score_net_config(profile.score_net, conditional=True, image_size=s)),
+            'pix2pix': Pix2Pix(gen := score_net_config(profile.score_net, conditional=True, image_size=s), pix2pix_discriminator(gen)),
+            'fer': fer_config(profile.fer, size=s).build()}
 
 def train_batch(name: str, profile: Profile) -> int:
     "Items per optimiser step of network `name`, as the trainers use them (the heatmap nets take twice the batch; FER its own)."
@@ -60,6 +64,8 @@ def network_loss(name: str, net: nn.Module, batch: dict, sde: VPSDE, generator: 
         n = len(batch['nir'])
         labels = torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)]).to(device)
         return domain_loss(net, sde, torch.cat([to_gray(batch['vis']), batch['nir']]), labels, generator)
+    if name == 'regression': return l1_translation_loss(net, batch['vis'], batch['nir'])
+    if name == 'pix2pix': return pix2pix_loss(net, batch['vis'], batch['nir'])
     if name == 'fer':
         x = augment_batch(batch['nir'].cpu(), torch.Generator().manual_seed(0)).to(device)
         return F.cross_entropy(net(x).float(), batch['labels'])
@@ -172,7 +178,7 @@ def regime_methods(methods: Sequence[str], fraction: float, low_nir_fraction: Op
     return list(default if chosen is None else chosen)
 
 def study_plan(profile: Profile, rates: dict,
-               methods: Sequence[str] = ('gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde'),
+               methods: Sequence[str] = STUDY_METHODS,
                low_nir_fraction: Optional[float] = 1/3, curve_fractions: Sequence[float] = (1/6, 2/3),
                low_nir_methods: Optional[Sequence[str]] = None, curve_methods: Optional[Sequence[str]] = None,
                demo: bool = False) -> pd.DataFrame:  # True: the demo's reductions (`pipeline.DEMO_PARAMS`)

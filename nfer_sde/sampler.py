@@ -19,14 +19,15 @@ from .core import (progress_bar, to_gray, image_to_tensor, tensor_to_uint8, Inpu
                            remove_stale_temps, autocast, autocast_dtype)
 from .datasets import read_manifest, write_manifest, scan_oulu_casia
 from .sde import VPSDE, EpsFn, _per_image, _step_times, respaced_timesteps
+from .unet import paired_predict
 from .energies import (Energy, EVAL_POINTS, low_pass, lowpass_factor, scale_weight, WEIGHT_SCALING,
                                energy_curvature, FrequencyEnergy, FaithfulEnergy, LandmarkEnergy, RealisticEnergy)
 
 # %% auto #0
-__all__ = ['ILVR_KERNELS', 'ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS', 'guidance_weight',
-           'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_project', 'sample_guided', 'MethodPreset',
-           'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies', 'Translator',
-           'build_translator', 'score_eps_fn', 'translate', 'dist_env', 'source_table', 'load_vis',
+__all__ = ['ILVR_KERNELS', 'ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'NETWORK_ARGS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS',
+           'guidance_weight', 'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_project', 'sample_guided',
+           'MethodPreset', 'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies',
+           'Translator', 'build_translator', 'score_eps_fn', 'translate', 'dist_env', 'source_table', 'load_vis',
            'module_fingerprint', 'batch_seed', 'output_manifest', 'translate_dataset']
 
 # %% ../nbs/08_sampler.ipynb #d81954f7
@@ -155,6 +156,7 @@ class MethodPreset:
     point: str = 'tweedie'  # where the energies are evaluated: 'noisy' pair (EGSDE) or 'tweedie' estimate
     ilvr: bool = False  # project onto the source's low-pass after each step
     clip: bool = True  # clip the clean-image estimate to [-1, 1], as the method's reference code does
+    paired: Optional[str] = None  # a paired translator instead of a sampler: 'regression' or 'pix2pix' (`train.train_paired_net`)
 
 _NFER = dict(score_net='conditional', point='tweedie', clip=True)
 METHODS = {
@@ -167,6 +169,8 @@ METHODS = {
     'nfer-sde/no-landmark': MethodPreset(energies=('frequency',), **_NFER),
     'nfer-sde/no-frequency': MethodPreset(energies=('landmark',), **_NFER),
     'nfer-sde/unconditional': MethodPreset(energies=('landmark', 'frequency'), **{**_NFER, 'score_net': 'unconditional'}),
+    'regression': MethodPreset(None, paired='regression'),
+    'pix2pix': MethodPreset(None, paired='pix2pix'),
 }
 
 # %% ../nbs/08_sampler.ipynb #4e8eee8c
@@ -218,6 +222,8 @@ def make_energies(names: Sequence[str], size: int,
     return {n: make[n]() for n in names}
 
 # %% ../nbs/08_sampler.ipynb #ac29e83a
+NETWORK_ARGS = ('score_net', 'heatmap_net', 'domain_classifier', 'paired_net')  # the networks a `Translator` holds
+
 @dataclass
 class Translator:
     "A method ready to run: `translator(vis, seed) -> nir` (N, 1, H, W) in [-1, 1]. Built by `build_translator`."
@@ -225,6 +231,7 @@ class Translator:
     score_net: Optional[nn.Module] = None
     heatmap_net: Optional[nn.Module] = None
     domain_classifier: Optional[nn.Module] = None
+    paired_net: Optional[nn.Module] = None  # the generator of a paired preset (`unet.paired_predict`)
     sde: VPSDE = field(default_factory=VPSDE)
     t0: Optional[int] = None  # start time; None: `default_t0(sde)`
     n_steps: int = DEFAULTS['n_steps']
@@ -243,6 +250,10 @@ class Translator:
     channels_last: bool = False  # NHWC inputs to the score network (faster convolutions on CUDA)
     compile: bool = False  # `torch.compile` the score network (CUDA; the first batch pays the compilation)
 
+    def networks(self) -> list:
+        "The networks it holds (`NETWORK_ARGS`), None where absent."
+        return [getattr(self, k) for k in NETWORK_ARGS]
+
     def resolved(self) -> dict:
         "The options that default to the preset's, resolved: `point`, `clip_x0`, `t0`."
         preset = get_method(self.method)
@@ -251,7 +262,7 @@ class Translator:
 
     def settings(self) -> dict:
         "Everything but the networks, for a run's record."
-        return {k: v for k, v in self.__dict__.items() if k not in ('score_net', 'heatmap_net', 'domain_classifier', 'energies', 'sde')} | {
+        return {k: v for k, v in self.__dict__.items() if k not in (*NETWORK_ARGS, 'energies', 'sde')} | {
             'sde': repr(self.sde), 'extra_energies': sorted(self.energies)} | self.resolved()
 
 # %% ../nbs/08_sampler.ipynb #1df41c49
@@ -260,6 +271,7 @@ def build_translator(method: str = 'nfer-sde',  # a key of `METHODS`
                      score_net: Optional[nn.Module] = None,  # eps_theta(y, t[, cond]): conditional for nfer-sde, else unconditional
                      heatmap_net: Optional[nn.Module] = None,  # forward(x) -> (N, 68, h, w), for the landmark energy
                      domain_classifier: Optional[nn.Module] = None,  # forward(x, t) -> logits (N, 2), for EGSDE
+                     paired_net: Optional[nn.Module] = None,  # a paired translator's generator, for 'regression' and 'pix2pix'
                      **options) -> Translator:  # any field of `Translator`
     "A `Translator` for the preset `method` with the networks given; fails early when one is missing or of the wrong kind."
     preset = get_method(method)
@@ -270,13 +282,16 @@ def build_translator(method: str = 'nfer-sde',  # a key of `METHODS`
             hint = "use 'nfer-sde/unconditional' or pass the conditional net" if want else "pass an unconditional net (NIR only)"
             raise ValueError(f"method {method!r} needs a {preset.score_net} score network, got a "
                              f"{'conditional' if not want else 'unconditional'} one: {hint}")
+    if preset.paired and paired_net is None:
+        raise ValueError(f"method {method!r} needs its trained paired translator (`paired_net`: `train.train_paired_net(kind={preset.paired!r})`)")
+    if preset.paired and not is_conditional(paired_net): raise ValueError(f"method {method!r} needs a conditional U-Net as `paired_net` (it reads the VIS image)")
     if unknown := set(options) - {f.name for f in fields(Translator)}:
         raise ValueError(f"unknown options {sorted(unknown)}; the options are the fields of `Translator`")
     make_energies(preset.energies, 64, heatmap_net, domain_classifier)  # fails now, not at the first batch, when a net is missing
-    tr = Translator(method, score_net, heatmap_net, domain_classifier, **options)
+    tr = Translator(method, score_net, heatmap_net, domain_classifier, paired_net, **options)
     if unknown := set(tr.weights) - set(preset.energies) - set(tr.energies):
         raise ValueError(f"weights for energies that {method!r} does not use: {sorted(unknown)}; pass them in `energies` too")
-    for net in (score_net, heatmap_net, domain_classifier):
+    for net in (score_net, heatmap_net, domain_classifier, paired_net):
         if isinstance(net, nn.Module): net.eval()
     return tr
 
@@ -311,10 +326,11 @@ def __call__(self: Translator, vis: Tensor, seed: int = 0, generator: Optional[t
                callback: Optional[Callable[[dict], None]] = None) -> Tensor:
     "Translate a batch of VIS images `vis` (N, 3, H, W) in [-1, 1] to NIR (N, 1, H, W)."
     preset = get_method(self.method)
-    device = _device_of(self.score_net, self.heatmap_net, self.domain_classifier) or vis.device
+    device = _device_of(*self.networks()) or vis.device
     vis = vis.to(device)
     if vis.dim() != 4 or vis.shape[1] not in (1, 3): raise ValueError(f"expected VIS images (N, 3, H, W), got shape {tuple(vis.shape)}")
     src = to_gray(vis)
+    if preset.paired: return paired_predict(self.paired_net, vis).float().clamp(-1, 1)  # one call, the same for every seed
     if preset.score_net is None: return src.clamp(-1, 1)
     g = generator or torch.Generator(device).manual_seed(seed)
     size, opts = vis.shape[-1], self.resolved()
@@ -434,13 +450,13 @@ def translate_dataset(source,  # a folder of VIS images, or a manifest CSV whose
     if not 0 <= rank < world_size: raise ValueError(f"rank {rank} is not in [0, {world_size})")
     if device is None and world_size > 1 and torch.cuda.is_available(): device = torch.device('cuda', local_rank)
     if device is not None:
-        for k in ('score_net', 'heatmap_net', 'domain_classifier'):
+        for k in NETWORK_ARGS:
             if isinstance(kwargs.get(k), nn.Module): kwargs[k] = kwargs[k].to(device)
     tr = build_translator(method, **kwargs)
     df, out = source_table(source), Path(out_dir)
     record = {'method': method, 'source': str(Path(source).resolve()), 'n_images': len(df), 'size': size, 'batch_size': batch_size,
               'seed': seed, 'translator': tr.settings(),
-              'networks': {k: module_fingerprint(getattr(tr, k)) for k in ('score_net', 'heatmap_net', 'domain_classifier')}}
+              'networks': {k: module_fingerprint(getattr(tr, k)) for k in NETWORK_ARGS if k != 'paired_net' or tr.paired_net is not None}}  # a sampler's record as before
     record = json.loads(json.dumps(record, default=str))
     if (out / 'translation.json').exists():
         old = json.loads((out / 'translation.json').read_text())
@@ -457,7 +473,7 @@ def translate_dataset(source,  # a folder of VIS images, or a manifest CSV whose
     bar = progress_bar(total=len(mine), initial=len(mine) - len(todo), desc=f'{method} {rank + 1}/{world_size}', disable=not progress, position=rank)
     for j in todo:
         vis = torch.stack([load_vis(df.path[i], size) for i in batches[j]])
-        dev = _device_of(tr.score_net, tr.heatmap_net, tr.domain_classifier) or torch.device('cpu')
+        dev = _device_of(*tr.networks()) or torch.device('cpu')
         nir = tr(vis, generator=torch.Generator(dev).manual_seed(batch_seed(seed, j)), callback=callback)
         for i, img in zip(batches[j], nir):
             atomic_save_image(Image.fromarray(tensor_to_uint8(img)), out / 'images' / df.key[i])

@@ -18,17 +18,18 @@ from fastcore.imports import IN_NOTEBOOK
 from .core import (progress_bar, InputError, autocast_dtype, remove_stale_temps, to_gray, rng_state, set_rng_state, default_device, atomic_save, atomic_write_json,
                            atomic_write_text, atomic_save_image, EXPRESSIONS, N_LANDMARKS)
 from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
-from .unet import UNet, DomainClassifier, score_net_config
+from .unet import UNet, DomainClassifier, Pix2Pix, paired_predict, score_net_config
 from .landmarks import HeatmapNet, gaussian_heatmaps, heatmaps_to_landmarks
 
 # %% auto #0
-__all__ = ['MODEL_CLASSES', 'RESUMABLE_CHANGES', 'SCORE_DEFAULTS', 'HEATMAP_DEFAULTS', 'DOMAIN_DEFAULTS', 'score_matching_loss',
-           'heatmap_loss', 'noisy_heatmap_loss', 'domain_loss', 'dataset_subjects', 'dataset_nir_subjects',
-           'check_fold', 'ToyPairs', 'ResumableSampler', 'step_seed', 'EMA', 'build_model', 'portable_rng_state',
-           'set_portable_rng_state', 'read_checkpoint', 'load_model', 'setup_distributed', 'weights_digest',
-           'check_ranks_in_sync', 'TrainConfig', 'cpu_has_fast_bf16', 'amp_dtype', 'NonFiniteLossError', 'read_log',
-           'fit', 'image_grid', 'sample_score_net', 'score_sample_grid', 'train_score_net', 'train_heatmap_net',
-           'train_domain_classifier', 'main']
+__all__ = ['MODEL_CLASSES', 'RESUMABLE_CHANGES', 'SCORE_DEFAULTS', 'HEATMAP_DEFAULTS', 'DOMAIN_DEFAULTS', 'PAIRED_KINDS',
+           'PIX2PIX_DEFAULTS', 'score_matching_loss', 'heatmap_loss', 'noisy_heatmap_loss', 'domain_loss',
+           'l1_translation_loss', 'pix2pix_loss', 'dataset_subjects', 'dataset_nir_subjects', 'check_fold', 'ToyPairs',
+           'ResumableSampler', 'step_seed', 'EMA', 'build_model', 'portable_rng_state', 'set_portable_rng_state',
+           'read_checkpoint', 'load_model', 'setup_distributed', 'weights_digest', 'check_ranks_in_sync', 'TrainConfig',
+           'lr_factor', 'cpu_has_fast_bf16', 'amp_dtype', 'NonFiniteLossError', 'read_log', 'fit', 'image_grid',
+           'sample_score_net', 'score_sample_grid', 'train_score_net', 'train_heatmap_net', 'train_domain_classifier',
+           'pix2pix_discriminator', 'paired_sample_grid', 'train_paired_net', 'main']
 
 # %% ../nbs/09_train.ipynb #2ea17c8f
 def score_matching_loss(model: nn.Module, sde: VPSDE,
@@ -82,6 +83,24 @@ def domain_loss(model: nn.Module, sde: VPSDE,
     t = torch.randint(0, sde.T, (x0.shape[0],), generator=generator, device=x0.device)
     eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
     return F.cross_entropy(model(sde.q_sample(x0, t, eps), t).float(), labels)
+
+# %% ../nbs/09_train.ipynb #16f64da3
+def l1_translation_loss(model: nn.Module,  # a conditional `UNet` (the generator)
+                        vis: Tensor,  # VIS images (N, 3, H, W) in [-1, 1]
+                        nir: Tensor,  # their paired NIR images (N, 1, H, W)
+                       ) -> Tensor:
+    "The `regression` translator's loss $\\mathbb E\\lVert y - G(x)\\rVert_1$ (Isola et al. 2017, eq. 3), with $G$ = `unet.paired_predict`."
+    return F.l1_loss(paired_predict(model, vis).float(), nir.float())
+
+def pix2pix_loss(model: nn.Module,  # `unet.Pix2Pix`
+                 vis: Tensor, nir: Tensor,
+                 lambda_l1: float = 100.,  # the reference's lambda_L1
+                ) -> Tensor:
+    "pix2pix's generator loss $-\\log D(x, G(x)) + \\lambda \\lVert y - G(x)\\rVert_1$ plus its discriminator loss $\\frac12[-\\log D(x,y) - \\log(1 - D(x, G(x)))]$ (eqs. 1-4), for one simultaneous step."
+    out = {k: v.float() for k, v in model(vis, nir).items()}
+    bce = lambda logits, real: F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
+    generator = bce(out['g_fake'], True) + lambda_l1 * F.l1_loss(out['fake'], nir.float())
+    return generator + 0.5 * (bce(out['d_real'], True) + bce(out['d_fake'], False))
 
 # %% ../nbs/09_train.ipynb #cb1beecf
 def dataset_subjects(data: Dataset) -> set[str]:
@@ -166,7 +185,7 @@ class EMA:
     def load_state_dict(self, sd: dict): self.model.load_state_dict(sd['model']); self.n, self.decay = sd['n'], sd['decay']
 
 # %% ../nbs/09_train.ipynb #f50ff38a
-MODEL_CLASSES = {c.__name__: c for c in (UNet, DomainClassifier, HeatmapNet)}
+MODEL_CLASSES = {c.__name__: c for c in (UNet, DomainClassifier, HeatmapNet, Pix2Pix)}
 
 def build_model(model_class: str, config: dict) -> nn.Module:
     "A network of class `model_class` (a key of `MODEL_CLASSES`) built from its constructor arguments `config`."
@@ -236,6 +255,8 @@ class TrainConfig:
     lr: float = 2e-4  # AdamW learning rate after the warm-up
     weight_decay: float = 0.  # AdamW's decoupled weight decay
     warmup_steps: int = 100  # linear learning-rate warm-up from 0
+    decay_steps: int = 0  # linear decay of the learning rate over the last `decay_steps` steps (pix2pix's 'linear' policy); 0: none
+    betas: tuple = (0.9, 0.999)  # AdamW's moment decays (pix2pix: beta1 0.5)
     grad_clip: float = 1.0  # maximal global gradient norm
     ema_decay: float = 0.  # decay of the weights' EMA; 0: no EMA
     amp: str = 'auto'  # mixed precision: 'auto' (CUDA: bf16, else fp16; CPU: bf16 where native), 'bf16', 'fp16', 'off'
@@ -248,6 +269,12 @@ class TrainConfig:
 
 # settings that may change between a run and its resumption
 RESUMABLE_CHANGES = ('steps', 'ckpt_every', 'sample_every', 'num_workers', 'compile')
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    "The learning rate's multiplier for update `step` (0-based): linear warm-up, then constant, then pix2pix's linear decay over the last `decay_steps` updates."
+    warm = min(1., (step + 1) / max(cfg.warmup_steps, 1))
+    if not cfg.decay_steps: return warm
+    return warm * (1. - max(0, step + 1 - (cfg.steps - cfg.decay_steps)) / (cfg.decay_steps + 1))  # the reference's lambda_rule, per step
 
 def cpu_has_fast_bf16() -> bool:
     "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where bf16 autocast speeds training up."
@@ -282,9 +309,11 @@ def _full_config(model_class: str, config: dict) -> dict:
 
 def _check_resumable(ck: dict, model, cfg, meta, path):
     "Refuse to resume a checkpoint made with other settings, data or network."
-    old = {k: v for k, v in ck['train_config'].items() if k not in RESUMABLE_CHANGES}
+    before = dataclasses.asdict(TrainConfig()) | ck['train_config']  # a field the checkpoint predates has its default
+    old = {k: v for k, v in before.items() if k not in RESUMABLE_CHANGES}
     new = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RESUMABLE_CHANGES}
     diffs = {k: (old.get(k), new.get(k)) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    if cfg.decay_steps and before['steps'] != cfg.steps: diffs['steps'] = (before['steps'], cfg.steps)  # the decay starts at steps - decay_steps
     name = type(model).__name__
     if ck['model_class'] != name or _full_config(name, ck['model_config']) != _full_config(name, dict(model.config)):
         diffs['network'] = (ck['model_config'], model.config)
@@ -368,8 +397,8 @@ def _fit(model, loss_fn, data, out, cfg, meta, sample_fn, resume, progress, rank
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(device, memory_format=fmt)
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1., (s + 1) / max(cfg.warmup_steps, 1)))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     dtype = amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     step = 0
@@ -552,10 +581,57 @@ def train_domain_classifier(data: Dataset,  # VIS/NIR pairs (`PairDataset`): eac
         return domain_loss(m, sde, x0, labels, g)
     return fit(model, loss_fn, data, out_dir, cfg, meta, None, resume, progress)
 
+# %% ../nbs/09_train.ipynb #1c249254
+PAIRED_KINDS = ('regression', 'pix2pix')
+PIX2PIX_DEFAULTS = dict(lr=2e-4, betas=(0.5, 0.999), batch_size=16, warmup_steps=0, grad_clip=math.inf)  # the reference's Adam; no clipping
+
+def pix2pix_discriminator(generator: dict) -> dict:
+    "The PatchGAN's arguments for a generator of `UNet` arguments `generator`: the reference's width (ndf 64), or the generator's where that is narrower."
+    return {'base_channels': min(64, generator['base_channels'])}  # a 64-wide D costs 15 times the 'tiny' G of the quick profile
+
+def paired_sample_grid(data: Dataset, n: int = 8) -> Callable:
+    "A `sample_fn` for `fit`: saves samples/step_XXXXXXX.png with the VIS, translated and real NIR images of `n` fixed pairs."
+    items = [data[int(i)] for i in np.linspace(0, len(data) - 1, min(n, len(data)))]
+    vis, real = torch.stack([it['vis'] for it in items]), torch.stack([it['nir'] for it in items])
+    def sample_fn(model: nn.Module, step: int, out: Path):
+        gen = model.generator if isinstance(model, Pix2Pix) else model
+        was_training = gen.training; gen.eval()
+        with torch.no_grad(): fake = paired_predict(gen, vis.to(next(gen.parameters()).device)).clamp(-1, 1)
+        gen.train(was_training)
+        atomic_save_image(image_grid([vis, fake, real]), out / 'samples' / f'step_{step:07d}.png')
+    return sample_fn
+
+def train_paired_net(data: Dataset,  # VIS/NIR pairs (`PairDataset`)
+                     out_dir, *, train_subjects: Sequence[str], test_subjects: Sequence[str] = (),
+                     kind: str = 'regression',  # 'regression' (L1) or 'pix2pix' (L1 + PatchGAN)
+                     net: Union[str, dict] = 'cpu',  # the generator: a preset of `score_net_config`, or `UNet` keyword arguments
+                     discriminator: Optional[dict] = None,  # `PatchDiscriminator` keyword arguments (pix2pix)
+                     lambda_l1: float = 100.,  # pix2pix's weight of the L1 term
+                     resume: bool = False, progress: bool = True, **config) -> nn.Module:  # fields of `TrainConfig`
+    "Train a paired VIS-to-NIR translator, `regression` (`l1_translation_loss`) or `pix2pix` (`pix2pix_loss`); returns its generator, for `unet.paired_predict`."
+    if kind not in PAIRED_KINDS: raise ValueError(f"unknown paired translator {kind!r}; choose one of {PAIRED_KINDS}")
+    meta = {'task': 'paired', 'kind': kind, **_fold_meta(data, train_subjects, test_subjects)}
+    if not {'vis', 'nir'} <= set(data[0]): raise InputError("a paired translator trains on VIS/NIR pairs (`PairDataset`); these items lack 'vis' or 'nir'.")
+    size = data[0]['nir'].shape[-1]
+    gen = (score_net_config(net, conditional=True, image_size=size) if isinstance(net, str)
+           else score_net_config('cpu', conditional=True, **{'image_size': size, **net}))
+    if kind == 'regression':
+        cfg = TrainConfig(**{**SCORE_DEFAULTS, **config})
+        model, loss_fn = _build(UNet, gen, cfg.seed), lambda m, b, g: l1_translation_loss(m, b['vis'], b['nir'])
+    else:
+        meta['lambda_l1'] = lambda_l1
+        half = config.get('steps', TrainConfig.steps) // 2  # the reference: constant rate, then a linear decay over the second half
+        cfg = TrainConfig(**{**PIX2PIX_DEFAULTS, 'decay_steps': half, **config})
+        model = _build(Pix2Pix, dict(generator=gen, discriminator=discriminator or pix2pix_discriminator(gen)), cfg.seed)
+        loss_fn = lambda m, b, g: pix2pix_loss(m, b['vis'], b['nir'], lambda_l1)
+    trained = fit(model, loss_fn, data, out_dir, cfg, meta, paired_sample_grid(data), resume, progress)
+    return trained.generator.eval() if isinstance(trained, Pix2Pix) else trained
+
 # %% ../nbs/09_train.ipynb #39e10050
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m nfer_sde.train', description='Train one network of nfer_sde on one fold.')
-    p.add_argument('task', choices=['score', 'heatmap', 'domain'], help='score U-Net, landmark heatmap net, or VIS/NIR domain classifier')
+    p.add_argument('task', choices=['score', 'heatmap', 'domain', 'paired'],
+                   help='score U-Net, landmark heatmap net, VIS/NIR domain classifier, or paired translator (--kind)')
     p.add_argument('--out', required=True, help='run folder (checkpoint.pt, log.jsonl, config.json, samples/)')
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--manifest', help='manifest CSV of a data set')
@@ -571,8 +647,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--net', default=None, help="score-net preset ('tiny', 'cpu', 'gpu', 'gpu256') or a JSON dict of network arguments")
     p.add_argument('--unconditional', action='store_true', help='score net on NIR alone (SDEdit/ILVR/EGSDE baselines)')
     p.add_argument('--time-conditioned', action='store_true', help='heatmap net of noisy images y_t, trained on noised images (net(y_t, t))')
+    p.add_argument('--kind', choices=PAIRED_KINDS, default='regression', help='the paired translator: L1 regression or pix2pix')
     for f in dataclasses.fields(TrainConfig):
         kw = {'action': argparse.BooleanOptionalAction} if f.type in ('bool', bool) else {'type': {'int': int, 'float': float, 'str': str}.get(str(f.type), str)}
+        if str(f.type) == 'tuple': kw = {'type': float, 'nargs': 2}  # --betas B1 B2
         p.add_argument('--' + f.name.replace('_', '-'), default=None, **kw)
     p.add_argument('--cache', action='store_true', help='keep decoded images in memory (faster epochs, more memory)')
     p.add_argument('--resume', action='store_true', help='continue the run in --out')
@@ -606,6 +684,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     "Command-line entry point: train one network; exit code 2 on bad input, 3 on a non-finite loss."
     a = _parser().parse_args(argv)
     config = {f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig) if getattr(a, f.name) is not None}
+    if 'betas' in config: config['betas'] = tuple(config['betas'])
     common = dict(resume=a.resume, progress=not a.no_progress, **config)
     try:
         if a.time_conditioned and a.task != 'heatmap': raise InputError('--time-conditioned applies to the heatmap task only.')
@@ -614,12 +693,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         fold = dict(train_subjects=train, test_subjects=test)
         if a.task == 'score': model = train_score_net(data, a.out, conditional=not a.unconditional, net=net or 'cpu', **fold, **common)
         elif a.task == 'heatmap': model = train_heatmap_net(data, a.out, net=net, time_conditioned=a.time_conditioned, **fold, **common)
+        elif a.task == 'paired': model = train_paired_net(data, a.out, kind=a.kind, net=net or 'cpu', **fold, **common)
         else: model = train_domain_classifier(data, a.out, net=net, **fold, **common)
     except InputError as e: print(f"error: {e}", file=sys.stderr); return 2
     except NonFiniteLossError as e: print(f"error: {e}", file=sys.stderr); return 3
     if a.digest:
         print(json.dumps({'rank': int(os.environ.get('RANK', 0)), 'world_size': int(os.environ.get('WORLD_SIZE', 1)),
-                          'digest': weights_digest(model)}), flush=True)
+                          'digest': weights_digest(model)}) + '\n', end='', flush=True)  # one write: ranks share the pipe
     return 0
 
 # %% ../nbs/09_train.ipynb #06075d0b

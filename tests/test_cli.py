@@ -182,6 +182,22 @@ def test_translate_network_errors(photos, nets, tmp_path, capsys):
         assert code == 2 and all(w in err for w in words), (args, err)
     assert not (tmp_path / 'o').exists()  # refused before aligning anything
 
+@pytest.mark.slow
+def test_translate_with_a_paired_translator(photos, nets, tmp_path, capsys):
+    "`nfer-sde train paired` then `translate --method regression|pix2pix`; a score net is refused as a paired one and back."
+    common = ('--toy', '--n-subjects', '2', '--size', '32', '--steps', '3', '--batch-size', '4', '--net', 'tiny', '--no-progress')
+    for kind in ('regression', 'pix2pix'):
+        code, err = main_in_process(capsys, 'train', 'paired', '--kind', kind, '--out', tmp_path / kind, *common)
+        assert code == 0, err
+        code, err = main_in_process(capsys, 'translate', photos, tmp_path / f'out_{kind}', '--method', kind, '--checkpoint', tmp_path / kind, '--no-progress')
+        assert code == 0, err
+        _check_output(tmp_path / f'out_{kind}', 5, 32)
+    for args, words in [(('--method', 'regression', '--checkpoint', nets / 'score'), ('score', 'not the paired network')),
+                        (('--method', 'sdedit', '--checkpoint', tmp_path / 'regression'), ('paired', 'not the score network')),
+                        (('--method', 'pix2pix'), ('paired translator', 'train paired --kind pix2pix'))]:
+        code, err = main_in_process(capsys, 'translate', photos, tmp_path / 'o', *args, '--no-progress')
+        assert code == 2 and all(w in err for w in words), (args, err)
+
 def test_translate_builtin_manifest(tmp_path, capsys):
     "A manifest of aligned crops is translated as it is, its labels kept (in-process)."
     assert main_in_process(capsys, 'data', tmp_path / 'd', '--subjects', '1', '--size', '32', '--frames', '1',

@@ -13,17 +13,23 @@ TINY = dict(folds=2, sampler_steps=3,
             overrides={'n_subjects': 6, 'frames': 1, 'score_steps': 12, 'unconditional_steps': 12, 'heatmap_steps': 8, 'domain_steps': 8, 'batch_size': 8,
                        't0_images': 2},
             fer_overrides={'epochs': 2, 'min_epochs': 1, 'patience': 1})
+LOW_NIR = ['gray', 'regression', 'nfer-sde']  # beyond DEMO_PARAMS' gray and nfer-sde: a paired translator under the leakage rules
 
 @pytest.mark.slow
 def test_demo_runs_every_experiment(tmp_path, capsys):
-    from nfer_sde.pipeline import run_demo, METHODS
-    table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
-    methods = ['gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde']
-    assert list(table.index) == ['real NIR only'] + methods
+    from nfer_sde.pipeline import run_demo, STUDY_METHODS
+    table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], low_nir_methods=LOW_NIR, **TINY)
+    assert list(table.index) == ['real NIR only', 'gray', 'sdedit', 'ilvr', 'egsde', 'regression', 'pix2pix', 'nfer-sde'] == ['real NIR only', *STUDY_METHODS]
     assert {'FER accuracy', 'FER gain', 'FER accuracy, 33% NIR', 'FER gain, 33% NIR', 'SSIM', 'landmark NME (dlib)', 'face found (dlib)', 'expression consistency',
             't0 / T (folds)'} <= set(table.columns)
     assert not [c for c in table.columns if 'guide net' in c]  # the guidance's own network judges no main-table column
     assert table.loc['gray', 't0 / T (folds)'] == '' and len(table.loc['sdedit', 't0 / T (folds)'].split(', ')) == 2
+    assert table.loc['regression', 't0 / T (folds)'] == table.loc['pix2pix', 't0 / T (folds)'] == ''  # no sampling, no start
+    assert table.loc[['regression', 'pix2pix'], ['FER accuracy', 'SSIM', 'face found (dlib)']].ne('').all().all()
+    reading = pd.read_csv(tmp_path / 'translation_quality' / 'paired_vs_nfer_sde.csv')
+    assert set(reading.peer) == {'regression', 'pix2pix'} and 'SSIM' in set(reading.metric)
+    diversity = reading[reading.metric.str.startswith('diversity')]
+    assert (diversity['peer value'] == 0).all() and (diversity['nfer-sde'] > 0).all()  # one image per source, against a sampler's several
     check_held_out_and_t0(tmp_path)
     check_fer_regimes(tmp_path)
     for name in ('fer_accuracy', 'translation_quality', 'ablation'):
@@ -34,13 +40,13 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     assert set(sweeps.sweep) >= {'t0 / T', 'steps (NFE)'}
     components = pd.read_csv(tmp_path / 'ablation' / 'ablation_components.csv', index_col=0)
     assert {'NFER-SDE, no energy', 'NFER-SDE, energies on the noisy pair',
-            'NFER-SDE, energies on the noisy pair, time-conditioned heatmap net'} <= set(components.index)
+            'NFER-SDE, energies on the noisy pair, time-conditioned heatmap net', 'NFER-SDE, unconditional, no landmark'} <= set(components.index)
     assert {'landmark NME (dlib)', 'face found (dlib)', 'SSIM'} <= set(components.columns) and 'landmark NME (guide net)' not in components
     assert {'high-band SSIM', 't0'} <= set(components.columns) and components['SSIM'].str.contains(' ± ').all()  # over the folds
     per_fold = pd.read_csv(tmp_path / 'ablation' / 'ablation_components_folds.csv')
     assert set(per_fold.fold) == {0, 1} and len(per_fold) == 2 * len(components)
     effects = pd.read_csv(tmp_path / 'ablation' / 'ablation_energy_effects.csv', index_col=0)
-    assert list(effects.index) == ['landmark', 'frequency', 'landmark, by its own guide net'] and set(effects.helped) <= {'0/2', '1/2', '2/2'}
+    assert list(effects.index) == ['landmark', 'frequency', 'landmark, without the conditioning', 'landmark, by its own guide net'] and set(effects.helped) <= {'0/2', '1/2', '2/2'}
     for i in (0, 1):  # trained for the ablation's components, on every fold
         assert (tmp_path / 'work' / 'nets' / f'fold_{i:02d}' / 'heatmap_timed').is_dir()
     record = pd.read_json(tmp_path / 'fer_accuracy' / 'fer_accuracy.json', typ='series')['run']
@@ -56,7 +62,7 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
     assert '| nfer-sde |' in index and 'images/demo_translations.png' in index and (docs / 'images' / 'demo_translations.png').exists()
     assert 'images/demo_fer_curve.png' in index and (docs / 'images' / 'demo_fer_curve.png').exists()
     # a second run reuses every network, translation and FER run: same table
-    again = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], **TINY)
+    again = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], low_nir_methods=LOW_NIR, **TINY)
     pd.testing.assert_frame_equal(again, table)
     assert 'resumed' in (tmp_path / 'main_table.md').read_text()
     with pytest.raises(SystemExit, match='was resumed'): publish(tmp_path, docs)  # its time would not be a whole run's
@@ -68,18 +74,18 @@ def check_fer_regimes(run):
     runs = pd.read_csv(run / 'fer_accuracy' / 'fer_accuracy_runs.csv')
     seeds = fer_config('tiny').seeds
     assert set(runs.regime) == {'all_nir', 'nir_17', 'nir_33', 'nir_67'}
-    assert len(runs[runs.regime == 'all_nir']) == 6 * 2 * seeds  # real + 5 methods, 2 folds, every seed
-    assert set(runs.loc[runs.regime == 'nir_33', 'training set']) == {'real NIR only', '+ gray', '+ nfer-sde'}  # DEMO_PARAMS
+    assert len(runs[runs.regime == 'all_nir']) == 8 * 2 * seeds  # real + 7 methods, 2 folds, every seed
+    assert set(runs.loc[runs.regime == 'nir_33', 'training set']) == {'real NIR only', '+ gray', '+ regression', '+ nfer-sde'}  # the test's low_nir_methods
     assert set(runs.loc[runs.regime == 'nir_17', 'training set']) == {'real NIR only', '+ gray'}
     gains = json.loads((run / 'demo.json').read_text())['fer_gain']
-    assert set(gains) == {'all_nir', 'nir_17', 'nir_33', 'nir_67'} and set(gains['nir_33']) == {'gray', 'nfer-sde'}
+    assert set(gains) == {'all_nir', 'nir_17', 'nir_33', 'nir_67'} and set(gains['nir_33']) == {'gray', 'regression', 'nfer-sde'}
     g = gains['all_nir']['nfer-sde']
     assert g['runs'] == 2 * seeds and len(g['ci95']) == 2 and 0 <= g['better'] <= g['runs']
     folds = json.loads((run / 'work' / 'folds.json').read_text())['folds']
     for i, fold in enumerate(folds):
         kept = fold_split(fold['train'], i, fer_config('tiny', real_nir_fraction=1 / 3))['real']
         nets = run / 'work' / 'regimes' / 'nir_33' / 'nets' / f'fold_{i:02d}'
-        for net in ('score_conditional', 'heatmap'):
+        for net in ('score_conditional', 'heatmap', 'paired_regression'):  # the paired translator too
             meta = json.loads((nets / net / 'config.json').read_text())['meta']
             assert meta['nir_subjects'] == sorted(kept), net  # no withheld subject's NIR
         seen = pd.read_csv(run / 'work' / 'regimes' / 'nir_33' / 'translations' / f'fold_{i:02d}' / 'nfer-sde' / 'manifest.csv')
@@ -94,11 +100,11 @@ def check_held_out_and_t0(run):
     assert 'landmark NME (guide net)' in per_fold and 'landmark NME (guide net)' not in pd.read_csv(run / 'translation_quality' / 'translation_quality.csv')
     for i, fold in enumerate(folds):
         tr = run / 'work' / 'translations' / f'fold_{i:02d}'
-        for m in ('gray', 'sdedit', 'ilvr', 'egsde', 'nfer-sde'):
+        for m in ('gray', 'sdedit', 'ilvr', 'egsde', 'regression', 'pix2pix', 'nfer-sde'):
             held_out = pd.read_csv(tr / 'held_out' / m / 'manifest.csv', dtype={'subject': str})
             assert set(held_out.subject) == set(fold['test']) and set(held_out.illumination) == {'strong'}
             assert set(pd.read_csv(tr / m / 'manifest.csv', dtype={'subject': str}).subject) == set(fold['train'])
-            if m == 'gray': continue
+            if m in ('gray', 'regression', 'pix2pix'): continue  # no start to choose
             chosen = json.loads((tr / 't0' / f'{m}.json').read_text())
             assert set(chosen['validation_subjects']) <= set(fold_split(fold['train'], i, fer_config('tiny'))['val'])  # the FER protocol's
             assert not set(chosen['validation_subjects']) & set(fold['test']) and len(chosen['scores']) == 8

@@ -13,10 +13,14 @@ ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'NFER_SDE_DEVICE': 'cpu', 'CUDA_VIS
 # parameters of each profile's networks (the figures `PROFILE_ABOUT` and the closing notes quote): a preset or profile
 # that changes its networks changes these on purpose, here too
 PARAMETERS = {
-    'quick': dict(conditional=164_417, unconditional=163_985, heatmap=708_996, heatmap_timed=808_164, domain=320_962, fer=166_002),
-    'cpu': dict(conditional=1_113_665, unconditional=1_112_801, heatmap=708_996, heatmap_timed=808_164, domain=320_962, fer=1_174_182),
-    'paper': dict(conditional=90_859_777, unconditional=90_856_321, heatmap=708_996, heatmap_timed=808_164, domain=320_962, fer=11_173_318),
-    'paper256': dict(conditional=118_930_305, unconditional=118_926_849, heatmap=708_996, heatmap_timed=808_164, domain=320_962, fer=11_173_318),
+    'quick': dict(conditional=164_417, unconditional=163_985, heatmap=708_996, heatmap_timed=808_164, domain=320_962, regression=164_417,
+                  pix2pix=339_986, fer=166_002),
+    'cpu': dict(conditional=1_113_665, unconditional=1_112_801, heatmap=708_996, heatmap_timed=808_164, domain=320_962, regression=1_113_665,
+                pix2pix=1_808_866, fer=1_174_182),
+    'paper': dict(conditional=90_859_777, unconditional=90_856_321, heatmap=708_996, heatmap_timed=808_164, domain=320_962, regression=90_859_777,
+                  pix2pix=93_626_434, fer=11_173_318),
+    'paper256': dict(conditional=118_930_305, unconditional=118_926_849, heatmap=708_996, heatmap_timed=808_164, domain=320_962,
+                     regression=118_930_305, pix2pix=121_696_962, fer=11_173_318),
 }
 
 def test_every_profile_is_checked():

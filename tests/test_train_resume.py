@@ -1,6 +1,7 @@
 """Exact resume of `python -m nfer_sde.train` after a real SIGKILL: the resumed run ends with the same weights (model,
 EMA and optimiser state, bit for bit) as a run that was never interrupted; for the score net and for the
-time-conditioned heatmap net (whose noise levels and noise are drawn per step too)."""
+time-conditioned heatmap net (whose noise levels and noise are drawn per step too), and for the paired translators
+(pix2pix: two networks in one checkpoint, batch-norm statistics, a decaying learning rate)."""
 import json, os, random, signal, subprocess, sys, time
 import pytest
 import torch
@@ -10,7 +11,10 @@ ARGS = ['score', '--toy', '--n-subjects', '4', '--size', '32', '--net', 'tiny', 
 TIMED_HEATMAP_ARGS = ['heatmap', '--time-conditioned', '--toy', '--n-subjects', '4', '--size', '32',
                       '--net', '{"base_channels": 16, "depth": 1}', '--steps', '60', '--batch-size', '8',
                       '--ckpt-every', '5', '--seed', '1', '--no-progress', '--digest']
-RUNS = {'score': ARGS, 'heatmap_timed': TIMED_HEATMAP_ARGS}
+PIX2PIX_ARGS = ['paired', '--kind', 'pix2pix', '--toy', '--n-subjects', '4', '--size', '32', '--net', 'tiny', '--steps', '60',
+                '--batch-size', '8', '--ckpt-every', '5', '--sample-every', '0', '--seed', '1', '--no-progress', '--digest']
+REGRESSION_ARGS = [('regression' if a == 'pix2pix' else a) for a in PIX2PIX_ARGS]
+RUNS = {'score': ARGS, 'heatmap_timed': TIMED_HEATMAP_ARGS, 'pix2pix': PIX2PIX_ARGS, 'regression': REGRESSION_ARGS}
 
 def env():
     return {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'NFER_SDE_DEVICE': 'cpu'}
@@ -69,6 +73,7 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path, run):
     assert steps == list(range(1, 61))  # each step logged once, though steps after the checkpoint ran twice
     assert not list(killed.rglob('*.tmp'))  # the resumed run removed what the kill left half-written
     if run == 'heatmap_timed': assert b['meta']['time_conditioned'] and b['model_config']['time_conditioned']
+    if run == 'pix2pix': assert b['model_class'] == 'Pix2Pix' and b['scheduler']['_last_lr'][0] < 2e-4 / 10  # decayed to 1/31
 
 @pytest.mark.slow
 def test_plain_and_timed_heatmap_runs_refuse_each_other(tmp_path):
