@@ -24,20 +24,23 @@ def busy(intervals) -> float:
         if b > reach: total += b - max(a, reach); reach = b
     return total
 
+def log_span(log: Path):
+    "A training's (start, end) from its log: first to last step, plus one mean step; None for fewer than two steps."
+    times = [json.loads(l)['time'] for l in log.read_text().splitlines() if l.strip()]
+    return (times[0] - (times[-1] - times[0]) / (len(times) - 1), times[-1]) if len(times) > 1 else None
+
 def network_intervals(work: Path) -> dict:
-    "Each network's training (first to last step of its log, plus one mean step), per regime."
+    "Each network's training (`log_span`), per regime."
     out = defaultdict(list)
     for log in work.rglob('log.jsonl'):
-        times = [json.loads(l)['time'] for l in log.read_text().splitlines() if l.strip()]
-        if len(times) > 1: out[regime_of(log, work)].append((times[0] - (times[-1] - times[0]) / (len(times) - 1), times[-1]))
+        if span := log_span(log): out[regime_of(log, work)].append(span)
     return out
 
 def network_seconds(work: Path) -> dict:
-    "Each kind of network's training seconds per fold (first to last step of its log, plus one mean step), per regime: {regime: {network: [s, ...]}}."
+    "Each kind of network's training seconds per fold (`log_span`), per regime: {regime: {network: [s, ...]}}."
     out = defaultdict(lambda: defaultdict(list))
     for log in sorted(work.rglob('nets/fold_*/*/log.jsonl')):
-        times = [json.loads(l)['time'] for l in log.read_text().splitlines() if l.strip()]
-        if len(times) > 1: out[regime_of(log, work)][log.parent.name].append(round((times[-1] - times[0]) * len(times) / (len(times) - 1), 1))
+        if span := log_span(log): out[regime_of(log, work)][log.parent.name].append(round(span[1] - span[0], 1))
     return {r: dict(nets) for r, nets in out.items()}
 
 def translation_intervals(work: Path) -> dict:

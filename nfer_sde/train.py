@@ -28,8 +28,8 @@ __all__ = ['MODEL_CLASSES', 'RESUMABLE_CHANGES', 'SCORE_DEFAULTS', 'HEATMAP_DEFA
            'ResumableSampler', 'step_seed', 'EMA', 'build_model', 'portable_rng_state', 'set_portable_rng_state',
            'read_checkpoint', 'load_model', 'setup_distributed', 'weights_digest', 'check_ranks_in_sync', 'TrainConfig',
            'lr_factor', 'cpu_has_fast_bf16', 'amp_dtype', 'NonFiniteLossError', 'read_log', 'fit', 'image_grid',
-           'sample_score_net', 'score_sample_grid', 'train_score_net', 'train_heatmap_net', 'train_domain_classifier',
-           'pix2pix_discriminator', 'paired_sample_grid', 'train_paired_net', 'main']
+           'sample_score_net', 'score_sample_grid', 'unet_config', 'train_score_net', 'train_heatmap_net',
+           'train_domain_classifier', 'pix2pix_discriminator', 'paired_sample_grid', 'train_paired_net', 'main']
 
 # %% ../nbs/09_train.ipynb #2ea17c8f
 def score_matching_loss(model: nn.Module, sde: VPSDE,
@@ -511,6 +511,11 @@ def _build(cls, config: dict, seed: int) -> nn.Module:
     try: return cls(**config)
     except TypeError as e: raise InputError(f"bad arguments for {cls.__name__}: {e}.", None, f"See the signature of {cls.__name__}.") from e
 
+def unet_config(net: Union[str, dict], conditional: bool, size: int) -> dict:
+    "`UNet` arguments from a preset name of `score_net_config`, or from a dict that overrides the 'cpu' preset, at side `size`."
+    if isinstance(net, str): return score_net_config(net, conditional=conditional, image_size=size)
+    return score_net_config('cpu', conditional=conditional, **{'image_size': size, **net})
+
 def _sde_meta(sde: VPSDE) -> dict: return {'T': sde.T, 'beta_min': sde.beta_min, 'beta_max': sde.beta_max}
 
 def _fold_meta(data, train_subjects, test_subjects) -> dict:
@@ -538,8 +543,7 @@ def train_score_net(data: Dataset,  # VIS/NIR pairs (`PairDataset`); NIR images 
     sde = sde or VPSDE(); meta['sde'] = _sde_meta(sde)
     cfg = TrainConfig(**{**SCORE_DEFAULTS, **config})
     size = item[target].shape[-1]
-    net_cfg = (score_net_config(net, conditional=conditional, image_size=size) if isinstance(net, str)
-               else score_net_config('cpu', conditional=conditional, **{'image_size': size, **net}))  # a dict overrides the 'cpu' preset
+    net_cfg = unet_config(net, conditional, size)
     if (net_cfg['cond_channels'] > 0) != conditional:
         raise InputError(f"the network arguments {net} contradict conditional={conditional} (cond_channels {net_cfg['cond_channels']}).")
     model = _build(UNet, net_cfg, cfg.seed)
@@ -587,7 +591,7 @@ PIX2PIX_DEFAULTS = dict(lr=2e-4, betas=(0.5, 0.999), batch_size=16, warmup_steps
 
 def pix2pix_discriminator(generator: dict) -> dict:
     "The PatchGAN's arguments for a generator of `UNet` arguments `generator`: the reference's width (ndf 64), or the generator's where that is narrower."
-    return {'base_channels': min(64, generator['base_channels'])}  # a 64-wide D costs 15 times the 'tiny' G of the quick profile
+    return {'base_channels': min(64, generator['base_channels'])}  # a 64-wide D has 17 times the parameters of the quick profile's 'tiny' G
 
 def paired_sample_grid(data: Dataset, n: int = 8) -> Callable:
     "A `sample_fn` for `fit`: saves samples/step_XXXXXXX.png with the VIS, translated and real NIR images of `n` fixed pairs."
@@ -613,8 +617,7 @@ def train_paired_net(data: Dataset,  # VIS/NIR pairs (`PairDataset`)
     meta = {'task': 'paired', 'kind': kind, **_fold_meta(data, train_subjects, test_subjects)}
     if not {'vis', 'nir'} <= set(data[0]): raise InputError("a paired translator trains on VIS/NIR pairs (`PairDataset`); these items lack 'vis' or 'nir'.")
     size = data[0]['nir'].shape[-1]
-    gen = (score_net_config(net, conditional=True, image_size=size) if isinstance(net, str)
-           else score_net_config('cpu', conditional=True, **{'image_size': size, **net}))
+    gen = unet_config(net, True, size)
     if kind == 'regression':
         cfg = TrainConfig(**{**SCORE_DEFAULTS, **config})
         model, loss_fn = _build(UNet, gen, cfg.seed), lambda m, b, g: l1_translation_loss(m, b['vis'], b['nir'])

@@ -53,7 +53,7 @@ training set.
 ![NIR FER accuracy against the share of training subjects whose real NIR is kept, mean and 95 % interval over folds (built-in data)]({FER_FIGURE.as_posix()})
 
 The curve: accuracy as the kept share of real NIR shrinks. `make demo` runs it for real NIR only and gray at
-every share, and the L1 regressor and NFER-SDE at 33 % and 100 % (networks per regime cost most of the time); the
+every share, and NFER-SDE at 33 % and 100 % (networks per regime cost most of the time); the
 `fer_accuracy` notebook's defaults run gray, the best SDE baseline, the best paired translator and NFER-SDE at every
 share.
 
