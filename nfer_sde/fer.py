@@ -23,8 +23,8 @@ __all__ = ['WEIGHTS_ENV', 'RESNET18_IMAGENET', 'IMAGENET_GRAY', 'FER_ARCHS', 'FE
            'resnet18_fer', 'small_cnn_fer', 'build_fer_net', 'save_fer', 'load_fer', 'augment_batch', 'FERConfig',
            'fer_config', 'predict', 'confusion_matrix', 'epoch_order', 'train_fer', 'LeakageError',
            'check_extra_subjects', 'seen_subjects', 'check_nir_seen', 'split_validation', 'real_nir_subjects',
-           'fold_split', 'run_seed', 'extra_for_fold', 'load_images', 'run_path', 'fer_protocol', 'protocol_table',
-           'protocol_summary', 'plot_confusion', 't_interval', 'paired_gains', 'format_gain']
+           'fold_split', 'run_seed', 'extra_for_fold', 'load_images', 'run_path', 'fer_protocol', 'fer_protocols',
+           'protocol_table', 'protocol_summary', 'plot_confusion', 't_interval', 'paired_gains', 'format_gain']
 
 # %% ../nbs/10_fer.ipynb #fb37575d
 WEIGHTS_ENV = 'NFER_SDE_WEIGHTS'  # environment variable: a folder of pretrained weight files
@@ -450,35 +450,51 @@ def fer_protocol(manifest,  # the real images: a manifest path, or a DataFrame f
                  save_models: bool = False,  # also keep each run's classifier (`run_path(..., suffix='.pt')`)
                  workers: int = 1) -> dict:  # processes sharing the runs (`core.run_parallel`; `core.default_workers()` on a CPU)
     "Subject-independent k-fold FER: train on each fold's real NIR (+ extra) images with `config.seeds` seeds, test on its held-out subjects."
+    return fer_protocols(manifest, folds, out_dir, {name: extra}, config, device, progress, [name] if save_models else [], workers)[name]
+
+def fer_protocols(manifest, folds: list[dict], out_dir,
+                  training_sets: dict,  # name -> its extra training images (None: real NIR only), each as `fer_protocol`'s `extra`
+                  config: Optional[FERConfig] = None, device=None, progress: bool = True,
+                  save_models: Sequence[str] = (),  # the training sets whose classifiers are kept
+                  workers: int = 1) -> dict[str, dict]:
+    "`fer_protocol` of several training sets on one split, all their runs in one pool (no worker idles at one set's last run): {name: summary}."
     config, out_dir = config or fer_config('cpu'), Path(out_dir)
     if config.seeds < 1: raise ValueError(f"config.seeds must be at least 1, not {config.seeds}")
     df = _as_manifest(manifest)
     nir = df[df['modality'] == 'NIR'].reset_index(drop=True)
     if len(nir) == 0: raise InputError('has no NIR images.', manifest if not isinstance(manifest, pd.DataFrame) else None,
                                        'The protocol trains and tests on real NIR images: give a manifest with modality NIR.')
-    extra = None if extra is None else _as_manifest(extra, 'extra images table')
-    for i, fold in enumerate(folds):  # refuse before training anything
+    extras = {name: None if extra is None else _as_manifest(extra, 'extra images table') for name, extra in training_sets.items()}
+    for extra in extras.values(): _check_extra(extra, folds, config)  # refuse before training anything
+    _write_folds(out_dir, folds)
+    subjects, nir_paths = nir['subject'].astype(str).to_numpy(), nir['path'].astype(str).tolist()
+    settings = {k: v for k, v in asdict(config).items() if k != 'seeds'}  # more seeds later reuse the first ones' runs
+    runs, done, todo = list(itertools.product(range(len(folds)), range(config.seeds))), {}, []
+    for name, extra in extras.items():
+        remove_stale_temps(out_dir / f'fer_{_slug(name)}')  # what a killed run of this name left half-written
+        remove_stale_temps(out_dir, [p.name for p in _summary_paths(out_dir, name).values()])
+        for i, s in runs:
+            key = _fingerprint(settings, folds[i], sorted(map(str, extra_for_fold(extra, i)['path'])), nir_paths, s)
+            path, model_path = run_path(out_dir, name, i, s), run_path(out_dir, name, i, s, '.pt')
+            keep = name in save_models
+            if (r := _finished(path, key)) is not None and (model_path.exists() or not keep): done[name, i, s] = r
+            else: todo.append((name, i, s, path, key, model_path if keep else None))
+    if todo:  # decoded only when a run must be trained, each (training set, fold) once for all its seeds
+        real = load_images(nir, config.size, progress, 'NIR images')
+        data = {(n, i): _fold_data(i, folds[i], *real, subjects, extra_for_fold(extras[n], i), config, progress)
+                for n, i in dict.fromkeys(t[:2] for t in todo)}
+        jobs = [(i, s, data[n, i], config, device, path, key, model_path) for n, i, s, path, key, model_path in todo]
+        desc = f"runs ({next(iter(extras))})" if len(extras) == 1 else f"runs ({len(extras)} training sets)"
+        done |= {t[:3]: r for t, r in zip(todo, run_parallel(_run_and_save, jobs, workers, desc, progress))}
+    return {name: _write_summary(out_dir, name, [done[name, i, s] for i, s in runs], config) for name in extras}
+
+def _check_extra(extra: Optional[pd.DataFrame], folds: list[dict], config: FERConfig):
+    "Refuse a training set whose extra images would leak into any fold (test subjects, or NIR the regime withholds)."
+    for i, fold in enumerate(folds):
         check_disjoint(fold['train'], fold['test'])
         check_extra_subjects(extra_for_fold(extra, i), fold['train'], i)
         sp = fold_split(fold['train'], i, config)
         check_nir_seen(extra_for_fold(extra, i), sp['real'] + sp['val'], i, required=config.real_nir_fraction < 1)
-    _write_folds(out_dir, folds)
-    remove_stale_temps(out_dir / f'fer_{_slug(name)}')  # what a killed run of this name left half-written
-    remove_stale_temps(out_dir, [p.name for p in _summary_paths(out_dir, name).values()])
-    subjects, nir_paths = nir['subject'].astype(str).to_numpy(), nir['path'].astype(str).tolist()
-    settings = {k: v for k, v in asdict(config).items() if k != 'seeds'}  # more seeds later reuse the first ones' runs
-    done, todo = {}, []
-    for i, s in itertools.product(range(len(folds)), range(config.seeds)):
-        key = _fingerprint(settings, folds[i], sorted(map(str, extra_for_fold(extra, i)['path'])), nir_paths, s)
-        path, model_path = run_path(out_dir, name, i, s), run_path(out_dir, name, i, s, '.pt')
-        if (r := _finished(path, key)) is not None and (model_path.exists() or not save_models): done[i, s] = r
-        else: todo.append((i, s, path, key, model_path if save_models else None))
-    if todo:  # decoded only when a run must be trained, each fold once for all its seeds
-        real = load_images(nir, config.size, progress, 'NIR images')
-        data = {i: _fold_data(i, folds[i], *real, subjects, extra_for_fold(extra, i), config, progress) for i in sorted({t[0] for t in todo})}
-        jobs = [(i, s, data[i], config, device, path, key, model_path) for i, s, path, key, model_path in todo]
-        done |= {(r['fold'], r['seed']): r for r in run_parallel(_run_and_save, jobs, workers, f'runs ({name})', progress)}
-    return _write_summary(out_dir, name, [done[k] for k in sorted(done)], config)
 
 # %% ../nbs/10_fer.ipynb #c67bf1cd
 RUN_COLUMNS = ['fold', 'seed', 'accuracy', 'n_train_real', 'n_extra', 'n_val', 'n_test', 'epochs', 'best_epoch', 'seconds']

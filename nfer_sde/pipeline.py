@@ -15,7 +15,7 @@ import nfer_sde
 from .core import (EXPRESSIONS, ILLUMINATIONS, InputError, atomic_write_json, atomic_write_text, default_workers,
                            progress_bar, run_parallel, seed_everything)
 from .datasets import ImageDataset, PairDataset, pair_records, read_manifest, save_folds, scan_oulu_casia, subject_folds, write_manifest
-from .fer import (NIR_SEEN, fer_config, fer_protocol, fold_split, format_gain, load_fer, load_images, paired_gains,
+from .fer import (NIR_SEEN, fer_config, fer_protocols, fold_split, format_gain, load_fer, load_images, paired_gains,
                           run_path, t_interval)
 from .landmarks import heatmaps_to_landmarks
 from .metrics import ssim, translation_metrics
@@ -24,19 +24,20 @@ from .synthetic import build_dataset
 from .train import TrainConfig, train_domain_classifier, train_heatmap_net, train_paired_net, train_score_net
 
 # %% auto #0
-__all__ = ['T0_GRID', 'PROFILE_ABOUT', 'FAST_CUDA', 'PROFILES', 'NET_FOLDERS', 'SUBJECTS', 'T0_CRITERION', 'GUIDE_NME',
-           'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'STUDY_METHODS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE', 'EXPERIMENTS',
-           'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile', 'resolve_data',
-           'check_image_size', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed', 'net_steps',
-           'profile_train_options', 'train_fold_nets', 'nets_nir_subjects', 'method_nets', 'profile_sampler_options',
-           'method_options', 'translation_sources', 'rows_at', 'paired_truth', 'validation_subjects',
-           'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn', 'landmark_observer',
-           'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels', 'cpu_name',
-           'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table', 'energy_effects', 'Study',
-           'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir', 'prepare_study', 'study_nets',
-           'chosen_t0', 'fer_study', 'fer_gains', 'fer_table', 'gains_record', 'curve_points', 'plot_curve',
-           'real_fer_model', 'held_out_translations', 'quality_study', 'quality_table', 't0_table', 'experiments_dir',
-           'fer_columns', 'main_table', 'text_progress_bars', 'demo_summary', 'run_demo']
+__all__ = ['T0_GRID', 'PROFILE_ABOUT', 'FAST_CUDA', 'PROFILES', 'NET_FOLDERS', 'CACHE_BYTES', 'SUBJECTS', 'T0_CRITERION',
+           'GUIDE_NME', 'PER_FOLD_ONLY', 'ENERGY_TARGETS', 'STUDY_METHODS', 'REAL', 'REAL_SET', 'GAIN', 'SHARE',
+           'EXPERIMENTS', 'MAIN_QUALITY', 'HELD_OUT', 'FER_GAINS', 'DEMO_PARAMS', 'Profile', 'get_profile',
+           'resolve_data', 'check_image_size', 'is_builtin', 'FoldNets', 'method_net_fields', 'nets_needed',
+           'net_steps', 'profile_train_options', 'fits_in_memory', 'train_fold_nets', 'nets_nir_subjects',
+           'method_nets', 'profile_sampler_options', 'method_options', 'translation_sources', 'rows_at', 'paired_truth',
+           'validation_subjects', 'validation_sources', 'choose_t0', 'fold_t0', 'translate_fold', 'landmark_fn',
+           'landmark_observer', 'source_landmarks', 'fold_real_nir', 'fold_quality', 'load_vis_images', 'plot_panels',
+           'cpu_name', 'machine_description', 'run_record', 'write_table', 'mean_std', 'markdown_table',
+           'energy_effects', 'Study', 'regime_key', 'regime_dir', 'kept_nir_subjects', 'translations_dir', 'nets_dir',
+           'prepare_study', 'study_nets', 'translate_in_workers', 'chosen_t0', 'fer_study', 'fer_gains', 'fer_table',
+           'gains_record', 'curve_points', 'plot_curve', 'real_fer_model', 'held_out_translations', 'quality_study',
+           'quality_table', 't0_table', 'experiments_dir', 'fer_columns', 'main_table', 'text_progress_bars',
+           'demo_summary', 'run_demo']
 
 # %% ../nbs/14_pipeline.ipynb #bf0de9ce
 T0_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # start times searched by `choose_t0`, as fractions of T
@@ -176,6 +177,12 @@ def profile_train_options(profile: Profile) -> dict:
     opts = dict(amp=profile.amp, channels_last=profile.channels_last, compile=profile.compile, num_workers=profile.loader_workers)
     return {k: v for k, v in opts.items() if v != getattr(TrainConfig, k)}
 
+CACHE_BYTES = 1 << 30  # decoded training images kept in memory, per data set: the quick and cpu profiles' data, not the paper's
+
+def fits_in_memory(rows: int, size: int, channels: int) -> bool:
+    "Whether `rows` decoded images (float32, `channels` x `size`²) fit in `CACHE_BYTES`: then a training run decodes each image once, not once per epoch."
+    return rows * channels * size * size * 4 <= CACHE_BYTES
+
 def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
                     fold: dict,  # {'train': subjects, 'test': subjects}
                     out_dir,  # the fold's network folder
@@ -188,12 +195,14 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
     common = dict(train_subjects=fold['train'], test_subjects=fold['test'], resume=True, progress=progress,
                   batch_size=profile.batch_size, seed=seed, **profile_train_options(profile))
     nets, at = FoldNets(), lambda name: out / NET_FOLDERS[name]
-    if need & {'conditional', 'domain', 'regression', 'pix2pix'}: pairs = PairDataset(kept, size=profile.size)
+    cache = lambda rows, channels: fits_in_memory(len(rows), profile.size, channels)
+    if need & {'conditional', 'domain', 'regression', 'pix2pix'}: pairs = PairDataset(kept, size=profile.size, cache=cache(kept, 3))
     if 'conditional' in need:
         nets.conditional = train_score_net(pairs, at('conditional'), conditional=True, net=profile.score_net,
                                            steps=net_steps(profile, 'conditional'), **common)
     if 'unconditional' in need:
-        nir = ImageDataset(kept[kept.modality == 'NIR'].reset_index(drop=True), size=profile.size, channels=1)
+        nir = kept[kept.modality == 'NIR'].reset_index(drop=True)
+        nir = ImageDataset(nir, size=profile.size, channels=1, cache=cache(nir, 1))
         nets.unconditional = train_score_net(nir, at('unconditional'), conditional=False, net=profile.score_net,
                                              steps=net_steps(profile, 'unconditional'), **common)
     if 'heatmap' in need or 'heatmap_timed' in need:
@@ -201,7 +210,7 @@ def train_fold_nets(df: pd.DataFrame,  # the whole manifest (read_manifest)
         if len(marked) == 0:
             raise InputError('has no landmarks for the fold\'s training images.', fix='Align the data set first '
                              '(`nfer-sde preprocess`), which labels every image with 68 dlib landmarks.')
-        marked, heat = ImageDataset(marked, size=profile.size, channels=1), {**common, 'batch_size': 2 * profile.batch_size}
+        marked, heat = ImageDataset(marked, size=profile.size, channels=1, cache=cache(marked, 1)), {**common, 'batch_size': 2 * profile.batch_size}
     if 'heatmap' in need:
         nets.heatmap = train_heatmap_net(marked, at('heatmap'), steps=net_steps(profile, 'heatmap'), **heat)
     if 'heatmap_timed' in need:
@@ -517,6 +526,10 @@ def translations_dir(work_dir, fold: int) -> Path:
     "The folder of fold `fold`'s translations: training subjects', `held_out/` (test subjects'), `t0/` (the chosen starts)."
     return Path(work_dir) / 'translations' / f'fold_{fold:02d}'
 
+def nets_dir(work_dir, fold: int) -> Path:
+    "The folder of fold `fold`'s networks (`train_fold_nets`) in a regime's folder."
+    return Path(work_dir) / 'nets' / f'fold_{fold:02d}'
+
 def _translate_job(df, fold, fold_index, net_dir, nir_subjects, out_dir, method, profile, seed, options):
     "`translate_fold` of one method, its networks read from `net_dir`, without bars: one job of `core.run_parallel`."
     nets = train_fold_nets(df, fold, net_dir, profile, set(method_net_fields(method)), seed, False, nir_subjects)
@@ -540,9 +553,10 @@ def prepare_study(data_root=None, profile: Profile = Profile(), methods: Sequenc
     need, nets, translations = nets_needed(methods, extra_nets), [], {m: [] for m in methods}
     ids = list(range(len(split)) if folds is None else folds)
     kept = {i: None if real_nir_fraction == 1 else kept_nir_subjects(split[i], i, profile, real_nir_fraction) for i in ids}
-    net_dir = {i: home / 'nets' / f'fold_{i:02d}' for i in ids}
-    jobs = [(df, split[i], net_dir[i], profile, name, seed, kept[i]) for name in NET_FOLDERS if name in need for i in ids
-            if not _net_trained(net_dir[i] / NET_FOLDERS[name], net_steps(profile, name))]  # the slowest kinds first, so that the workers end together
+    net_dir = {i: nets_dir(home, i) for i in ids}
+    kinds = sorted((n for n in NET_FOLDERS if n in need), key=lambda n: -net_steps(profile, n))  # the longest trainings first, so that the workers end together
+    jobs = [(df, split[i], net_dir[i], profile, name, seed, kept[i]) for name in kinds for i in ids
+            if not _net_trained(net_dir[i] / NET_FOLDERS[name], net_steps(profile, name))]
     if (workers := profile.n_workers()) > 1:  # trained here by several processes, then loaded below
         run_parallel(_train_net_job, jobs, workers, f'networks ({regime_key(real_nir_fraction)})', progress)
         if translate:  # each (fold, method) in its own job, the methods with most networks (the slowest) first; read back below
@@ -567,6 +581,17 @@ def study_nets(study: Study, fold: int) -> FoldNets:
     if fold not in study.fold_ids: raise ValueError(f"fold {fold} was not prepared; the study has folds {study.fold_ids}")
     return study.nets[study.fold_ids.index(fold)]
 
+def translate_in_workers(study: Study,
+                         jobs: Sequence[tuple],  # (fold, method, out_dir, `translate_fold` options) each
+                         profile: Optional[Profile] = None,  # default: the study's
+                         progress: bool = True, desc: str = 'translations'):
+    "Run `translate_fold` jobs in `profile.n_workers()` processes, each reading its fold's networks from disk; the caller's `translate_fold` then finds them done."
+    profile = profile or study.profile
+    if profile.n_workers() <= 1: return  # one process: the caller translates, with the networks it holds
+    kept = lambda i: None if study.regime == 1 else kept_nir_subjects(study.folds[i], i, study.profile, study.regime)
+    run_parallel(_translate_job, [(study.df, study.folds[i], i, nets_dir(study.folder, i), kept(i), out, method, profile, study.seed, options)
+                                  for i, method, out, options in jobs], profile.n_workers(), desc, progress)
+
 def chosen_t0(study: Study, method: str, fold: int, progress: bool = False) -> dict:
     "The record of `method`'s $t_0$ on fold `fold` (`fold_t0` in the study's layout: made if missing, else read)."
     return fold_t0(study.df, study.folds[fold], study_nets(study, fold), method, study.profile,
@@ -580,12 +605,10 @@ GAIN = 'gain over real NIR only'  # the tables' column of `fer_table`
 def fer_study(study: Study, methods: Sequence[str], progress: bool = True, **fer_overrides) -> pd.DataFrame:
     "Every FER run (fold, seed) of each training set, real NIR only and + each method's translations, in the study's regime: one row each."
     config = fer_config(study.profile.fer, size=study.profile.size, real_nir_fraction=study.regime, **fer_overrides)
-    rows = []
-    for name, extra in [(REAL, None)] + [(m, study.translations[m]) for m in methods]:
-        summary = fer_protocol(study.manifest, study.folds, study.folder / 'fer', extra=extra, name=name, config=config, progress=progress,
-                               save_models=name == REAL and study.regime == 1, workers=study.profile.n_workers())
-        rows += [{'training set': REAL_SET if name == REAL else f'+ {name}', **r} for r in summary['runs']]
-    return pd.DataFrame(rows)
+    sets = {REAL: None, **{m: study.translations[m] for m in methods}}
+    summaries = fer_protocols(study.manifest, study.folds, study.folder / 'fer', sets, config, progress=progress,
+                              save_models=[REAL] if study.regime == 1 else [], workers=study.profile.n_workers())  # one pool for all runs
+    return pd.DataFrame([{'training set': REAL_SET if name == REAL else f'+ {name}', **r} for name, s in summaries.items() for r in s['runs']])
 
 def fer_gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     "Each `+ method` training set's accuracy gain over real NIR only, paired by (fold, seed), with its t interval over folds (`fer.paired_gains`)."
@@ -643,8 +666,11 @@ def real_fer_model(study: Study, fold: int) -> nn.Module:
 def held_out_translations(study: Study, methods: Sequence[str], folds: Optional[Sequence[int]] = None,
                           progress: bool = True) -> dict[str, pd.DataFrame]:
     "Each method's translations of the test subjects' VIS of each fold (default: the prepared ones), all folds in one table."
-    out = {m: [] for m in methods}
-    for i in study.fold_ids if folds is None else folds:
+    out, ids = {m: [] for m in methods}, study.fold_ids if folds is None else folds
+    translate_in_workers(study, [(i, m, translations_dir(study.folder, i), {'subjects': 'test', **study.options})
+                                for m in sorted(methods, key=lambda m: -len(method_net_fields(m))) for i in ids],  # the slowest first
+                         progress=progress, desc='held-out translations')
+    for i in ids:
         for m, t in translate_fold(study.df, study.folds[i], i, study_nets(study, i), translations_dir(study.folder, i), methods,
                                    study.profile, study.seed, progress, subjects='test', **study.options).items():
             out[m].append(t)
