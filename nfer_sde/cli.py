@@ -10,138 +10,23 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from PIL import Image
 from fastcore.imports import IN_NOTEBOOK
+from .base import InputError, error_message
 
 # %% auto #0
-__all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'DETECT_MAX_SIDE', 'SMALL_SIDE', 'ALIGNED_MAX_SIDE', 'NETWORK_CLASSES',
-           'NETWORK_TASKS', 'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'error_message', 'note', 'find_landmarks', 'open_photo',
-           'align_photo', 'align_photos', 'write_test_photos', 'looks_aligned', 'needs_alignment', 'checkpoint_file',
-           'load_network', 'checkpoint_sde', 'trained_on_builtin', 'parse_weights', 'translation_networks',
-           'translation_source', 'translate_command', 'data_command', 'preprocess_command', 'fer_command',
-           'demo_command', 'plan_command', 'train_command', 'HelpFormatter', 'add_command', 'build_parser', 'main']
+__all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'NETWORK_CLASSES', 'NETWORK_TASKS', 'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'note',
+           'checkpoint_file', 'load_network', 'checkpoint_sde', 'trained_on_builtin', 'parse_weights',
+           'translation_networks', 'translation_source', 'translate_command', 'data_command', 'preprocess_command',
+           'fer_command', 'demo_command', 'plan_command', 'train_command', 'HelpFormatter', 'add_command',
+           'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #706c195e
 PROG = 'nfer-sde'
 EXIT_BAD_INPUT = 2  # InputError, ValueError and argument errors
 EXIT_FAILURE = 1  # anything else that stops a command (I/O errors, missing optional parts)
 
-def error_message(e: BaseException) -> str:
-    "The text of `e` on one line (line breaks and runs of spaces folded)."
-    return ' '.join(str(e).split()) or type(e).__name__
-
 def note(message: str):
     "Tell the user something on stderr (stdout carries the results)."
     print(f'{PROG}: {message}', file=sys.stderr, flush=True)
-
-# %% ../nbs/12_cli.ipynb #45eef3c5
-DETECT_MAX_SIDE = 1024  # photos are shrunk to at most this side for detection; landmarks are mapped back
-SMALL_SIDE = 480  # below this shorter side, dlib upsamples twice instead of once (smaller faces are found)
-
-def _resized(img: Image.Image, scale: float) -> tuple[Image.Image, np.ndarray]:
-    "`img` scaled by `scale` (anti-aliased), and the per-axis factors actually applied."
-    w, h = img.size
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    return img.resize((nw, nh), Image.LANCZOS), np.array([nw / w, nh / h])
-
-def find_landmarks(img: Image.Image, predictor=None) -> Optional[np.ndarray]:
-    "68 landmarks `(68, 2)` of the most confident face, in `img`'s pixels, or None when there is no face (dlib, `faces.detect_landmarks`)."
-    from nfer_sde.faces import detect_landmarks
-    s = min(1., DETECT_MAX_SIDE / max(img.size))
-    small, f = _resized(img, s) if s < 1 else (img, np.ones(2))
-    L = detect_landmarks(small, upsample=2 if min(small.size) < SMALL_SIDE else 1, predictor=predictor)
-    return None if L is None else ((L + 0.5) / f - 0.5).astype(np.float32)
-
-# %% ../nbs/12_cli.ipynb #1bac0695
-def open_photo(path) -> Image.Image:
-    "`datasets.open_image` (8-bit gray or RGB; `InputError` when unreadable), turned upright by its EXIF orientation."
-    from PIL import ImageOps
-    from nfer_sde.datasets import open_image
-    return ImageOps.exif_transpose(open_image(path))
-
-# %% ../nbs/12_cli.ipynb #a565872f
-def align_photo(img: Image.Image, landmarks, size: int = 64) -> tuple[Image.Image, np.ndarray]:
-    "`faces.align_face` (eyes levelled at the training framing) after an anti-aliased shrink of large faces; crop and its landmarks."
-    from nfer_sde.faces import align_face, alignment_matrix
-    L = np.asarray(landmarks, dtype=np.float64)
-    scale = np.sqrt(abs(np.linalg.det(alignment_matrix(L, size)[:, :2])))  # crop pixels per photo pixel
-    if scale < 0.5:
-        img, f = _resized(img, 2 * scale)
-        L = (L + 0.5) * f - 0.5
-    return align_face(img, L, size)
-
-# %% ../nbs/12_cli.ipynb #c1e78c72
-def align_photos(df,  # rows with `path` (the photo) and `key` (relative output path, `.png`), e.g. `sampler.source_table`
-                 dst,  # staging folder: one aligned crop per photo at `dst/key`, and `align.json`
-                 size: int = 64,  # side of the crops
-                 align: bool = True,  # False: copy the images as they are (already aligned crops)
-                 progress: bool = True) -> tuple['pd.DataFrame', 'pd.DataFrame']:
-    "Align every photo of `df` into `dst`: the rows kept (their `path` now the crop, `landmarks` in its pixels) and the skipped ones (`path`, `reason`)."
-    import pandas as pd
-    from nfer_sde.core import progress_bar, InputError, atomic_save_image, atomic_write_json
-    from nfer_sde.datasets import parse_landmarks
-    from nfer_sde.synthetic import format_landmarks
-    dst = Path(dst)
-    state_path = dst / 'align.json'
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if state.get('size', size) != size or state.get('align', align) != align:
-        raise InputError(f"holds crops made with size={state['size']}, align={state['align']}.", dst,
-                         f"Translate into another folder, or delete {dst} to align again.")
-    state = {'size': size, 'align': align, 'done': state.get('done', {}), 'skipped': state.get('skipped', {})}
-    todo = [r for r in df.itertuples() if not ((r.key in state['done'] and (dst / r.key).exists()) or r.path in state['skipped'])]
-    for n, r in enumerate(progress_bar(todo, desc='aligning faces' if align else 'copying images', unit='img', disable=not progress)):
-        try: img = open_photo(r.path)
-        except InputError as e: state['skipped'][r.path] = f'unreadable: {error_message(e)}'; continue
-        L = find_landmarks(img) if align else None
-        if align and L is None: state['skipped'][r.path] = 'no face found'; continue
-        crop, L = align_photo(img, L, size) if align else (img, None)
-        atomic_save_image(crop, dst / r.key)
-        state['done'][r.key] = format_landmarks(L)
-        if (n + 1) % 50 == 0: atomic_write_json(state_path, state)
-    atomic_write_json(state_path, state)
-    kept = df[df.key.isin(state['done'])].copy()
-    kept['landmarks'] = [parse_landmarks(state['done'][k]) for k in kept.key]
-    kept['path'] = [str((dst / k).resolve()) for k in kept.key]
-    ours = set(df.path)
-    skipped = pd.DataFrame(sorted((p, why) for p, why in state['skipped'].items() if p in ours), columns=['path', 'reason'])
-    return kept.reset_index(drop=True), skipped
-
-# %% ../nbs/12_cli.ipynb #cf1a7f4a
-def write_test_photos(folder) -> Path:
-    "A folder of photos for tests and examples: the scikit-image astronaut in 5 formats, sizes and orientations, a faceless image, a corrupt file."
-    from skimage import data as skdata
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    a = Image.fromarray(skdata.astronaut())
-    a.save(folder / 'rgb.png')
-    a.crop((60, 0, 460, 300)).save(folder / 'landscape.jpg', quality=90)  # 400 x 300, not square
-    a.convert('L').resize((200, 200), Image.BICUBIC).save(folder / 'gray.png')
-    a.convert('RGBA').resize((256, 256), Image.BICUBIC).save(folder / 'rgba.png')
-    exif = Image.Exif(); exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to view
-    a.rotate(90, expand=True).save(folder / 'phone.jpg', exif=exif, quality=90)  # stored sideways, as phones do
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(folder / 'no_face.png')
-    (folder / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0 this is not a JPEG')
-    return folder
-
-# %% ../nbs/12_cli.ipynb #b32559ce
-ALIGNED_MAX_SIDE = 256  # crops of prepared data sets are at most this large
-
-def looks_aligned(paths: Sequence, max_side: int = ALIGNED_MAX_SIDE) -> bool:
-    "Whether the images at `paths` look like prepared face crops: all square, of one side, at most `max_side` px."
-    sizes = set()
-    for p in paths:
-        try:
-            with Image.open(p) as im: sizes.add(im.size)
-        except Exception: return False  # unreadable: let the aligner report it
-        if len(sizes) > 1: return False
-    if not sizes: return False
-    (w, h), = sizes
-    return w == h <= max_side
-
-def needs_alignment(align: str,  # 'auto', 'yes' or 'no'
-                    source, paths: Sequence) -> bool:
-    "Whether `translate` aligns the images of `source` first: `yes`, `no`, or `auto` (folders of photos yes, manifests and crop folders no)."
-    if align not in ('auto', 'yes', 'no'): raise ValueError(f"--align must be auto, yes or no, got {align!r}")
-    if align != 'auto': return align == 'yes'
-    return not (Path(source).suffix.lower() == '.csv' or looks_aligned(paths))
 
 # %% ../nbs/12_cli.ipynb #dd3b1aad
 NETWORK_CLASSES = {'score': 'UNet', 'heatmap': 'HeatmapNet', 'domain': 'DomainClassifier', 'paired': 'UNet'}  # option kind -> class
@@ -239,7 +124,9 @@ def translation_source(source, out, size: int, align: str = 'auto', progress: bo
     import pandas as pd
     from nfer_sde.core import InputError, atomic_write_text
     from nfer_sde.datasets import write_manifest
-    from nfer_sde.sampler import IMAGE_SUFFIXES, source_table
+    from nfer_sde.base import IMAGE_SUFFIXES
+    from nfer_sde.faces import align_photos, needs_alignment
+    from nfer_sde.sampler import source_table
     source, out = Path(source), Path(out)
     single = source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES
     if not source.exists(): raise InputError('does not exist.', source, 'Give a folder of images, an image file, or a manifest CSV.')

@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 import numpy as np
 import torch
+from .base import (EXPRESSIONS, ILLUMINATIONS, LANDMARK_GROUPS, MODALITIES, N_LANDMARKS, OUTER_EYE_CORNERS,  # re-exported
+                           InputError)
 
 # %% auto #0
-__all__ = ['BT601', 'EXPRESSIONS', 'MODALITIES', 'ILLUMINATIONS', 'N_LANDMARKS', 'LANDMARK_GROUPS', 'OUTER_EYE_CORNERS',
-           'AMP_CHOICES', 'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor',
-           'tensor_to_uint8', 'InputError', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device',
-           'autocast_dtype', 'autocast', 'progress_bar', 'default_workers', 'shutdown_pools', 'worker_pool',
-           'importable', 'run_parallel', 'atomic_write', 'atomic_save', 'atomic_write_text', 'atomic_write_json',
-           'atomic_save_image', 'temp_target', 'remove_stale_temps']
+__all__ = ['BT601', 'AMP_CHOICES', 'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor',
+           'tensor_to_uint8', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'autocast_dtype',
+           'autocast', 'progress_bar', 'default_workers', 'shutdown_pools', 'worker_pool', 'importable', 'run_parallel',
+           'atomic_write', 'atomic_save', 'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target',
+           'remove_stale_temps']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -54,24 +55,6 @@ def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     "A CHW tensor in [-1, 1] as an HxW (1 channel) or HxWx3 uint8 array, ready for PIL."
     a = (to_unit_range(x.detach().float().cpu()) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     return a[..., 0] if a.shape[-1] == 1 else a
-
-# %% ../nbs/00_core.ipynb #1f928cca
-EXPRESSIONS = ('anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')  # class index = position
-MODALITIES = ('NIR', 'VIS')
-ILLUMINATIONS = ('strong', 'weak', 'dark')  # Oulu-CASIA's visible-light conditions
-N_LANDMARKS = 68
-LANDMARK_GROUPS = {  # iBUG-300W 68-point layout, 0-based index ranges (subject's right = image left)
-    'jaw': range(0, 17), 'right_brow': range(17, 22), 'left_brow': range(22, 27), 'nose_bridge': range(27, 31),
-    'nostrils': range(31, 36), 'right_eye': range(36, 42), 'left_eye': range(42, 48),
-    'outer_lips': range(48, 60), 'inner_lips': range(60, 68)}
-OUTER_EYE_CORNERS = (36, 45)  # inter-ocular normalisation of the landmark NME
-
-# %% ../nbs/00_core.ipynb #f90499f3
-class InputError(ValueError):
-    "Bad user input: the message names the file, what is wrong, and what to do."
-    def __init__(self, what: str, path=None, fix: str = ''):
-        self.path, self.fix = path, fix
-        super().__init__(' '.join(s for s in [f"{path}:" if path is not None else '', what, fix] if s))
 
 # %% ../nbs/00_core.ipynb #0c70093b
 def seed_everything(seed: int) -> torch.Generator:

@@ -12,15 +12,14 @@ import pandas as pd
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from .core import (EXPRESSIONS, ILLUMINATIONS, MODALITIES, N_LANDMARKS, InputError, atomic_write_json,
-                           atomic_write_text, image_to_tensor)
-from .synthetic import LANDMARK_MIRROR, format_landmarks
+from .base import (EXPRESSIONS, ILLUMINATIONS, IMAGE_SUFFIXES, LANDMARK_MIRROR, MODALITIES, N_LANDMARKS, InputError,
+                           format_landmarks, parse_landmarks)
+from .core import atomic_write_json, atomic_write_text, image_to_tensor
 
 # %% auto #0
-__all__ = ['LABEL_ALIASES', 'MANIFEST_REQUIRED', 'IMAGE_SUFFIXES', 'MIN_IMAGE_SIDE', 'canonical_label', 'parse_landmarks',
-           'read_manifest', 'write_manifest', 'scan_oulu_casia', 'open_image', 'fit_square', 'ImageDataset', 'hflip',
-           'random_hflip', 'pair_records', 'PairDataset', 'SubjectLeakError', 'check_disjoint', 'subject_folds',
-           'save_folds', 'load_folds']
+__all__ = ['LABEL_ALIASES', 'MANIFEST_REQUIRED', 'MIN_IMAGE_SIDE', 'canonical_label', 'read_manifest', 'write_manifest',
+           'scan_oulu_casia', 'open_image', 'fit_square', 'ImageDataset', 'hflip', 'random_hflip', 'pair_records',
+           'PairDataset', 'SubjectLeakError', 'check_disjoint', 'subject_folds', 'save_folds', 'load_folds']
 
 # %% ../nbs/03_datasets.ipynb #6be9f8e7
 LABEL_ALIASES = {
@@ -35,22 +34,12 @@ def canonical_label(kind: str, value) -> str | None:
 
 # %% ../nbs/03_datasets.ipynb #6ddf7367
 MANIFEST_REQUIRED = ('path', 'subject', 'expression', 'modality', 'illumination', 'frame')
-IMAGE_SUFFIXES = ('.jpeg', '.jpg', '.png', '.bmp', '.tif', '.tiff', '.ppm', '.pgm')
 
 def _rows(idx, limit: int = 5) -> str:
     "Manifest line numbers (the header is line 1) of data-frame rows `idx`, the first few of them."
     idx = list(idx)
     return ', '.join(str(i + 2) for i in idx[:limit]) + (f' (and {len(idx) - limit} more)' if len(idx) > limit else '')
 
-def parse_landmarks(value, where=None) -> np.ndarray | None:
-    "68 landmarks `(68, 2)` float32 from a manifest's 'x0 y0 x1 y1 ...' string; None if empty."
-    if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip(): return None
-    try: a = np.array(str(value).replace(',', ' ').split(), dtype=np.float32)
-    except ValueError: raise InputError(f"landmarks are not numbers: {str(value)[:40]!r}.", where, "Write 136 numbers 'x0 y0 x1 y1 ...' or leave the cell empty.")
-    if a.size != 2 * N_LANDMARKS:
-        raise InputError(f"landmarks have {a.size} numbers, expected {2 * N_LANDMARKS} (68 points x, y).", where,
-                         "Write 136 numbers 'x0 y0 x1 y1 ...' or leave the cell empty.")
-    return a.reshape(N_LANDMARKS, 2)
 
 # %% ../nbs/03_datasets.ipynb #3c5ee7f5
 def _canonical_column(df: pd.DataFrame, kind: str, path) -> pd.Series:

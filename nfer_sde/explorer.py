@@ -33,8 +33,8 @@ def builtin_face(subject: int = 0, expression: str = 'happiness', intensity: flo
             'name': f'built-in S{subject + 1:03d}, {expression} {intensity:.1f}, {illumination}'}
 
 def file_face(path, size: int = 64, align: str = 'auto') -> dict:
-    "A face from an image file, aligned with dlib unless it already looks like a crop (`cli.needs_alignment`); no real NIR."
-    from nfer_sde.cli import align_photo, find_landmarks, needs_alignment, open_photo
+    "A face from an image file, aligned with dlib unless it already looks like a crop (`faces.needs_alignment`); no real NIR."
+    from nfer_sde.faces import align_photo, find_landmarks, needs_alignment, open_photo
     img, L = open_photo(path), None
     if needs_alignment(align, path, [path]):
         L = find_landmarks(img)

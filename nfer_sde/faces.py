@@ -12,14 +12,16 @@ import pandas as pd
 from PIL import Image
 import torch
 import torch.nn.functional as F
-from .core import progress_bar, N_LANDMARKS, InputError, atomic_save_image, atomic_write_json, atomic_write_text
-from .synthetic import FRAMING, format_landmarks
-from .datasets import open_image, parse_landmarks, read_manifest, scan_oulu_casia, write_manifest
+from .base import FRAMING, N_LANDMARKS, InputError, error_message, format_landmarks, parse_landmarks
+from .core import progress_bar, atomic_save_image, atomic_write_json, atomic_write_text
+from .datasets import open_image, read_manifest, scan_oulu_casia, write_manifest
 
 # %% auto #0
-__all__ = ['PREDICTOR_FILE', 'DLIB_UPSAMPLE', 'DLIB_BOX', 'predictor_path', 'load_predictor', 'face_detector', 'detect_landmarks',
-           'alignment_matrix', 'apply_affine', 'align_face', 'align_image', 'preprocess_dataset', 'upsample_for_dlib',
-           'landmark_box', 'dlib_face_found', 'dlib_landmark_fn']
+__all__ = ['PREDICTOR_FILE', 'DETECT_MAX_SIDE', 'SMALL_SIDE', 'ALIGNED_MAX_SIDE', 'DLIB_UPSAMPLE', 'DLIB_BOX', 'predictor_path',
+           'load_predictor', 'face_detector', 'detect_landmarks', 'alignment_matrix', 'apply_affine', 'align_face',
+           'align_image', 'find_landmarks', 'open_photo', 'align_photo', 'align_photos', 'write_test_photos',
+           'looks_aligned', 'needs_alignment', 'preprocess_dataset', 'upsample_for_dlib', 'landmark_box',
+           'dlib_face_found', 'dlib_landmark_fn']
 
 # %% ../nbs/04_faces.ipynb #ffd169e2
 PREDICTOR_FILE = 'shape_predictor_68_face_landmarks.dat'
@@ -99,10 +101,120 @@ def align_face(img, landmarks, size: int = 64, eye_y: float = FRAMING['eye_y'], 
     crop = img.transform((size, size), Image.AFFINE, data=(*Ai[0], ti[0], *Ai[1], ti[1]), resample=Image.BICUBIC)
     return crop, apply_affine(M, landmarks).astype(np.float32)
 
-def align_image(img, size: int = 64, upsample: int = 1, predictor=None) -> tuple[Image.Image, np.ndarray] | None:
-    "Detect the face in `img` and align it (`align_face`); None when no face is found."
-    L = detect_landmarks(img, upsample, predictor)
-    return None if L is None else align_face(img, L, size)
+def align_image(img, size: int = 64,
+                upsample: Optional[int] = 1,  # times dlib doubles the image before detecting (None: `find_landmarks`' rule)
+                predictor=None) -> tuple[Image.Image, np.ndarray] | None:
+    "Detect the face in `img` and align it: the one aligner of photos and data sets (`find_landmarks`, `align_photo`); None when no face is found."
+    img = img if isinstance(img, Image.Image) else Image.fromarray(_as_array(img))
+    L = find_landmarks(img, predictor, upsample)
+    return None if L is None else align_photo(img, L, size)
+
+# %% ../nbs/04_faces.ipynb #45eef3c5
+DETECT_MAX_SIDE = 1024  # photos are shrunk to at most this side for detection; landmarks are mapped back
+SMALL_SIDE = 480  # below this shorter side, dlib upsamples twice instead of once (smaller faces are found)
+
+def _resized(img: Image.Image, scale: float) -> tuple[Image.Image, np.ndarray]:
+    "`img` scaled by `scale` (anti-aliased), and the per-axis factors actually applied."
+    w, h = img.size
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    return img.resize((nw, nh), Image.LANCZOS), np.array([nw / w, nh / h])
+
+def find_landmarks(img, predictor=None,
+                   upsample: Optional[int] = None) -> Optional[np.ndarray]:  # times dlib doubles the image (None: 2 below `SMALL_SIDE`, else 1)
+    "68 landmarks `(68, 2)` of the most confident face, in `img`'s pixels, or None when there is no face (`detect_landmarks` on a copy of at most `DETECT_MAX_SIDE`)."
+    img = img if isinstance(img, Image.Image) else Image.fromarray(_as_array(img))
+    s = min(1., DETECT_MAX_SIDE / max(img.size))
+    small, f = _resized(img, s) if s < 1 else (img, np.ones(2))
+    upsample = (2 if min(small.size) < SMALL_SIDE else 1) if upsample is None else upsample
+    L = detect_landmarks(small, upsample=upsample, predictor=predictor)
+    return None if L is None else ((L + 0.5) / f - 0.5).astype(np.float32)
+
+# %% ../nbs/04_faces.ipynb #1bac0695
+def open_photo(path) -> Image.Image:
+    "`datasets.open_image` (8-bit gray or RGB; `InputError` when unreadable), turned upright by its EXIF orientation."
+    from PIL import ImageOps
+    return ImageOps.exif_transpose(open_image(path))
+
+# %% ../nbs/04_faces.ipynb #a565872f
+def align_photo(img: Image.Image, landmarks, size: int = 64) -> tuple[Image.Image, np.ndarray]:
+    "`align_face` (eyes levelled at the training framing) after an anti-aliased shrink of large faces; crop and its landmarks."
+    L = np.asarray(landmarks, dtype=np.float64)
+    scale = np.sqrt(abs(np.linalg.det(alignment_matrix(L, size)[:, :2])))  # crop pixels per photo pixel
+    if scale < 0.5:
+        img, f = _resized(img, 2 * scale)
+        L = (L + 0.5) * f - 0.5
+    return align_face(img, L, size)
+
+# %% ../nbs/04_faces.ipynb #c1e78c72
+def align_photos(df,  # rows with `path` (the photo) and `key` (relative output path, `.png`), e.g. `sampler.source_table`
+                 dst,  # staging folder: one aligned crop per photo at `dst/key`, and `align.json`
+                 size: int = 64,  # side of the crops
+                 align: bool = True,  # False: copy the images as they are (already aligned crops)
+                 progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Align every photo of `df` into `dst`: the rows kept (their `path` now the crop, `landmarks` in its pixels) and the skipped ones (`path`, `reason`)."
+    dst = Path(dst)
+    state_path = dst / 'align.json'
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    if state.get('size', size) != size or state.get('align', align) != align:
+        raise InputError(f"holds crops made with size={state['size']}, align={state['align']}.", dst,
+                         f"Translate into another folder, or delete {dst} to align again.")
+    state = {'size': size, 'align': align, 'done': state.get('done', {}), 'skipped': state.get('skipped', {})}
+    todo = [r for r in df.itertuples() if not ((r.key in state['done'] and (dst / r.key).exists()) or r.path in state['skipped'])]
+    for n, r in enumerate(progress_bar(todo, desc='aligning faces' if align else 'copying images', unit='img', disable=not progress)):
+        try: img = open_photo(r.path)
+        except InputError as e: state['skipped'][r.path] = f'unreadable: {error_message(e)}'; continue
+        aligned = align_image(img, size, upsample=None) if align else (img, None)
+        if aligned is None: state['skipped'][r.path] = 'no face found'; continue
+        crop, L = aligned
+        atomic_save_image(crop, dst / r.key)
+        state['done'][r.key] = format_landmarks(L)
+        if (n + 1) % 50 == 0: atomic_write_json(state_path, state)
+    atomic_write_json(state_path, state)
+    kept = df[df.key.isin(state['done'])].copy()
+    kept['landmarks'] = [parse_landmarks(state['done'][k]) for k in kept.key]
+    kept['path'] = [str((dst / k).resolve()) for k in kept.key]
+    ours = set(df.path)
+    skipped = pd.DataFrame(sorted((p, why) for p, why in state['skipped'].items() if p in ours), columns=['path', 'reason'])
+    return kept.reset_index(drop=True), skipped
+
+# %% ../nbs/04_faces.ipynb #cf1a7f4a
+def write_test_photos(folder) -> Path:
+    "A folder of photos for tests and examples: the scikit-image astronaut in 5 formats, sizes and orientations, a faceless image, a corrupt file."
+    from skimage import data as skdata
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    a = Image.fromarray(skdata.astronaut())
+    a.save(folder / 'rgb.png')
+    a.crop((60, 0, 460, 300)).save(folder / 'landscape.jpg', quality=90)  # 400 x 300, not square
+    a.convert('L').resize((200, 200), Image.BICUBIC).save(folder / 'gray.png')
+    a.convert('RGBA').resize((256, 256), Image.BICUBIC).save(folder / 'rgba.png')
+    exif = Image.Exif(); exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to view
+    a.rotate(90, expand=True).save(folder / 'phone.jpg', exif=exif, quality=90)  # stored sideways, as phones do
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(folder / 'no_face.png')
+    (folder / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0 this is not a JPEG')
+    return folder
+
+# %% ../nbs/04_faces.ipynb #b32559ce
+ALIGNED_MAX_SIDE = 256  # crops of prepared data sets are at most this large
+
+def looks_aligned(paths: Sequence, max_side: int = ALIGNED_MAX_SIDE) -> bool:
+    "Whether the images at `paths` look like prepared face crops: all square, of one side, at most `max_side` px."
+    sizes = set()
+    for p in paths:
+        try:
+            with Image.open(p) as im: sizes.add(im.size)
+        except Exception: return False  # unreadable: let the aligner report it
+        if len(sizes) > 1: return False
+    if not sizes: return False
+    (w, h), = sizes
+    return w == h <= max_side
+
+def needs_alignment(align: str,  # 'auto', 'yes' or 'no'
+                    source, paths: Sequence) -> bool:
+    "Whether `translate` aligns the images of `source` first: `yes`, `no`, or `auto` (folders of photos yes, manifests and crop folders no)."
+    if align not in ('auto', 'yes', 'no'): raise ValueError(f"--align must be auto, yes or no, got {align!r}")
+    if align != 'auto': return align == 'yes'
+    return not (Path(source).suffix.lower() == '.csv' or looks_aligned(paths))
 
 # %% ../nbs/04_faces.ipynb #1a4d5d05
 def _source_records(source, last_k) -> tuple[pd.DataFrame, Path]:
@@ -144,8 +256,7 @@ def preprocess_dataset(source, dst, size: int = 64,
     with progress_bar(total=len(df), initial=len(df) - len(todo), desc='aligning faces', unit='img', disable=not progress) as bar:
         for n, i in enumerate(todo):
             try:
-                img = open_image(df.path[i])
-                aligned = align_image(img, size, upsample, sp)
+                aligned = align_image(open_photo(df.path[i]), size, upsample, sp)
                 if aligned is None: state['failed'][df.path[i]] = 'no face found'
                 else:
                     atomic_save_image(aligned[0], dst / out_rel[i])

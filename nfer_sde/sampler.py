@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from .core import (progress_bar, to_gray, image_to_tensor, tensor_to_uint8, InputError, atomic_save_image, atomic_write_json,
                            remove_stale_temps, autocast, autocast_dtype)
+from .base import IMAGE_SUFFIXES
 from .datasets import read_manifest, write_manifest, scan_oulu_casia
 from .sde import VPSDE, EpsFn, _per_image, _step_times, respaced_timesteps
 from .unet import paired_predict
@@ -24,10 +25,10 @@ from .energies import (Energy, EVAL_POINTS, low_pass, lowpass_factor, scale_weig
                                energy_curvature, FrequencyEnergy, FaithfulEnergy, LandmarkEnergy, RealisticEnergy)
 
 # %% auto #0
-__all__ = ['ILVR_KERNELS', 'ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'NETWORK_ARGS', 'IMAGE_SUFFIXES', 'LABEL_COLUMNS',
-           'guidance_weight', 'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_project', 'sample_guided',
-           'MethodPreset', 'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies',
-           'Translator', 'build_translator', 'score_eps_fn', 'translate', 'dist_env', 'source_table', 'load_vis',
+__all__ = ['ILVR_KERNELS', 'ILVR_VARIANTS', 'STEPS', 'METHODS', 'DEFAULTS', 'NETWORK_ARGS', 'LABEL_COLUMNS', 'guidance_weight',
+           'posterior_x0_var', 'energy_pull', 'guided_x0', 'ilvr_project', 'sample_guided', 'MethodPreset',
+           'default_t0', 'preset_weights', 'get_method', 'is_conditional', 'make_energies', 'Translator',
+           'build_translator', 'score_eps_fn', 'translate', 'dist_env', 'source_table', 'load_vis',
            'module_fingerprint', 'batch_seed', 'output_manifest', 'translate_dataset']
 
 # %% ../nbs/08_sampler.ipynb #d81954f7
@@ -357,7 +358,6 @@ def translate(vis: Tensor,  # VIS images (N, 3, H, W) in [-1, 1]
     return build_translator(method, **kwargs)(vis, seed=seed, callback=callback)
 
 # %% ../nbs/08_sampler.ipynb #fd9d692e
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 LABEL_COLUMNS = ('subject', 'expression', 'illumination', 'frame', 'landmarks')
 
 def dist_env() -> tuple[int, int, int]:

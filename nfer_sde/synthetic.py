@@ -12,30 +12,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from .core import (progress_bar, EXPRESSIONS, ILLUMINATIONS, N_LANDMARKS, InputError, atomic_save_image, atomic_write_json,
-                           atomic_write_text, tensor_to_uint8)
+from .base import EXPRESSIONS, FRAMING, ILLUMINATIONS, LANDMARK_MIRROR, N_LANDMARKS, InputError, format_landmarks
+from .core import progress_bar, atomic_save_image, atomic_write_json, atomic_write_text, tensor_to_uint8
 
 # %% auto #0
-__all__ = ['LANDMARK_MIRROR', 'AUS', 'AU_NAMES', 'HAIR_STYLES', 'JAW_TOP', 'CHIN', 'AU_FIELDS', 'PROTOTYPES', 'FRAMING',
-           'ILLUMINATION_LIGHT', 'BANDS', 'MU_MELANIN', 'MU_PHEOMELANIN', 'MU_HAEMOGLOBIN', 'SKIN_BASE', 'MATERIALS',
-           'FIXED_ALBEDO', 'SUBSURFACE', 'CAMERA', 'RENDERER_VERSION', 'MANIFEST_COLUMNS', 'sample_identity',
-           'neutral_landmarks', 'au_activations', 'face_aus', 'expressive_landmarks', 'to_image', 'to_face',
-           'default_pose', 'sample_session', 'sequence_scenes', 'make_scene', 'beer_lambert', 'skin_albedo',
-           'lip_albedo', 'hair_albedo', 'iris_albedo', 'gaussian_blur', 'subject_textures', 'between', 'ellipse',
-           'grooves', 'segment_distance', 'folds', 'scene_geometry', 'landmarks_of', 'render', 'subject_name',
-           'image_path', 'format_landmarks', 'build_dataset']
-
-# %% ../nbs/02_synthetic.ipynb #72aa46b5
-def _landmark_mirror() -> tuple[int, ...]:
-    "Index permutation of the 68 iBUG points under a left-right flip."
-    m = list(range(N_LANDMARKS))
-    pairs = ([(i, 16 - i) for i in range(8)] + [(17 + i, 26 - i) for i in range(5)] + [(31, 35), (32, 34)]
-             + [(36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]
-             + [(48, 54), (49, 53), (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)])
-    for a, b in pairs: m[a], m[b] = b, a
-    return tuple(m)
-
-LANDMARK_MIRROR = _landmark_mirror()  # point i of a face is point LANDMARK_MIRROR[i] of its mirror image
+__all__ = ['AUS', 'AU_NAMES', 'HAIR_STYLES', 'JAW_TOP', 'CHIN', 'AU_FIELDS', 'PROTOTYPES', 'ILLUMINATION_LIGHT', 'BANDS',
+           'MU_MELANIN', 'MU_PHEOMELANIN', 'MU_HAEMOGLOBIN', 'SKIN_BASE', 'MATERIALS', 'FIXED_ALBEDO', 'SUBSURFACE',
+           'CAMERA', 'RENDERER_VERSION', 'MANIFEST_COLUMNS', 'sample_identity', 'neutral_landmarks', 'au_activations',
+           'face_aus', 'expressive_landmarks', 'to_image', 'to_face', 'default_pose', 'sample_session',
+           'sequence_scenes', 'make_scene', 'beer_lambert', 'skin_albedo', 'lip_albedo', 'hair_albedo', 'iris_albedo',
+           'gaussian_blur', 'subject_textures', 'between', 'ellipse', 'grooves', 'segment_distance', 'folds',
+           'scene_geometry', 'landmarks_of', 'render', 'subject_name', 'image_path', 'build_dataset']
 
 # %% ../nbs/02_synthetic.ipynb #0cfc6738
 AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 15, 16, 17, 20, 23, 25, 26)  # the FACS action units the renderer animates
@@ -172,7 +159,6 @@ def expressive_landmarks(idn: dict, aus: np.ndarray) -> np.ndarray:
     return P
 
 # %% ../nbs/02_synthetic.ipynb #d7e45a98
-FRAMING = {'eye_y': 0.40, 'eye_distance': 0.31}  # eye midpoint height and eye-centre distance, fractions of the side
 _YAW_CENTRE = 0.45  # depth of the vertical axis the yaw proxy turns about
 
 def _yaw_depth_v(v, xp=np):
@@ -749,10 +735,6 @@ def subject_name(subject: int) -> str:
 def image_path(modality: str, illumination: str, subject: int, expression: str, frame: int) -> str:
     "Relative path of one image of the data set."
     return f"{modality}/{illumination}/{subject_name(subject)}/{expression}/{frame:03d}.png"
-
-def format_landmarks(L) -> str:
-    "68 landmarks `(68, 2)` as the manifest's 'x0 y0 x1 y1 ...' string ('' for None: unknown)."
-    return '' if L is None else ' '.join(f'{v:.2f}' for v in np.asarray(L, dtype=np.float64).reshape(-1))
 
 def _check_build_args(n_subjects, size, frames_per_sequence, sequence_length, expressions, illuminations):
     "Raise `InputError` for arguments that cannot make a data set."

@@ -39,3 +39,15 @@ def test_run_notebooks_skips_cells_nbdev_does_not_evaluate(root, tmp_path):
     cells = nbformat.read(path, as_version=4).cells
     assert cells[0].outputs[0].text == '2\n'
     assert cells[1].outputs == [saved]  # not run; its saved output kept
+
+def test_every_notebook_names_its_kernel(root):
+    "JupyterLab opens each notebook with the project's Python kernel instead of asking 'Select Kernel'; no leftover metadata."
+    for nb_path in sorted(p for p in (root / 'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts):
+        meta = json.loads(nb_path.read_text())['metadata']
+        assert meta == {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}}, f'{nb_path}: {meta}'
+
+def test_base_imports_without_torch(root):
+    "What every layer shares (`nfer_sde.base`) imports without torch, pandas or PIL."
+    code = "import sys, nfer_sde.base; print(sorted(m for m in ('torch', 'pandas', 'PIL') if m in sys.modules))"
+    r = run([sys.executable, '-c', code], root)
+    assert r.returncode == 0 and r.stdout.strip() == '[]', r.stdout + r.stderr
