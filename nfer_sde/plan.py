@@ -183,7 +183,10 @@ def study_plan(profile: Profile, rates: dict,
                low_nir_methods: Optional[Sequence[str]] = None, curve_methods: Optional[Sequence[str]] = None,
                demo: bool = False) -> pd.DataFrame:  # True: the demo's reductions (`pipeline.DEMO_PARAMS`)
     "What a study with `profile` trains, translates and classifies, with each row's work and its estimated hours at the measured `rates`."
-    if demo: low_nir_methods, curve_methods = DEMO_PARAMS['fer_accuracy']['low_nir_methods'], DEMO_PARAMS['fer_accuracy']['curve_methods']
+    if demo:
+        d = DEMO_PARAMS['fer_accuracy']
+        low_nir_methods, curve_methods = d.get('low_nir_methods', low_nir_methods), d.get('curve_methods', curve_methods)
+        curve_fractions = d.get('curve_fractions', curve_fractions)
     n, k, rows = _counts(profile), profile.folds, []
     fer = fer_config(profile.fer, size=profile.size)
     def add(stage, regime, what, jobs, work, unit, rate):

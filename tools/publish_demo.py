@@ -52,10 +52,10 @@ training set.
 
 ![NIR FER accuracy against the share of training subjects whose real NIR is kept, mean and 95 % interval over folds (built-in data)]({FER_FIGURE.as_posix()})
 
-The curve: accuracy as the kept share of real NIR shrinks. `make demo` runs it for real NIR only and gray at
-every share, and NFER-SDE at 33 % and 100 % (networks per regime cost most of the time); the
-`fer_accuracy` notebook's defaults run gray, the best SDE baseline, the best paired translator and NFER-SDE at every
-share.
+The curve: accuracy as the kept share of real NIR shrinks. `make demo` runs the main table's two shares, 33 % and
+100 %, for real NIR only, gray and NFER-SDE (the shares 1/6 and 2/3 would add 1.3 min to its half hour); the
+`fer_accuracy` notebook's defaults add them and run gray, the best SDE baseline, the best paired translator and
+NFER-SDE at every share.
 
 **The paired translators.** `regression` (the same U-Net trained by L1 to map VIS to NIR) and `pix2pix` (L1 and a
 PatchGAN, Isola et al. 2017) learn exactly the pairs NFER-SDE's conditional network learns, with the same U-Net and
