@@ -75,8 +75,8 @@ class Profile:
 
 PROFILE_ABOUT = {  # from `nfer-sde plan --profile NAME` (15_plan: rates measured, counts arithmetic); the machine is named with each figure
     'quick': "The demo: 32 px, 18 built-in subjects, 3 folds, tiny networks (the baselines' unconditional one at 4x the steps). "
-             "`make demo` from scratch took 25.8 min on a 2-core AMD EPYC (2026-12-03); `nfer-sde plan --demo` estimates 24 min "
-             "there, the notebooks' full defaults 50 min.",
+             "`make demo` from scratch took 26.1 min on a 2-core AMD EPYC (2026-12-03; 30.1 and 30.8 min in two earlier runs there, "
+             "which also ran the curve's 1/6 and 2/3 shares); `nfer-sde plan --demo` estimates 28 min there, the notebooks' full defaults 55 min.",
     'cpu': "The whole 10-fold study at 64 px on a CPU (80 subjects, the 1.1 M-parameter `cpu` U-Net). `nfer-sde plan` on a "
            "2-core AMD EPYC (2026-12-03): 157 h, of it FER runs 66 h (counted at full epochs), training 54 h, translation 30 h; "
            "the jobs are independent, so more cores divide it by the worker processes.",
