@@ -36,13 +36,16 @@ nbtest: install
 pytest: install
 	$(BIN)/python -m pytest tests $(PYTEST_FLAGS)
 
-## Chromium for the offline docs check (tests/test_docs.py); installed from Debian's packages when we are root
+## Chromium and MathJax for the offline docs check (tests/test_docs.py, tests/test_jupyterlab.py); installed from
+## Debian's packages when we are root. Without Chromium those tests are skipped; with it, the docs check needs MathJax.
+MATHJAX_JS := /usr/share/javascript/mathjax/MathJax.js
 docs-deps:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
-	  echo "Chromium not found and not installable here: the docs check will be skipped (apt-get install chromium)"
+	@missing=$$( { command -v chromium >/dev/null || echo chromium; [ -f $(MATHJAX_JS) ] || echo libjs-mathjax; } | xargs); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) ; } || \
+	  echo "Not installable here: $$missing. Without Chromium the browser checks are skipped; without MathJax the docs check fails (apt-get install $$missing)"
 
-## render every notebook to HTML and open the key pages in headless Chromium (Quarto-free check of the site)
+## render every notebook as nbdev and Quarto show it, open the key pages in headless Chromium (Quarto-free check of the site)
 docs-check: install docs-deps
 	$(BIN)/python tools/docs_check.py
 

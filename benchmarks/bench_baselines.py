@@ -11,14 +11,16 @@ and method, mean and std over folds, and the unconditional network's last traini
 About 40 min on 2 cores (AMD EPYC) at the defaults. Built-in synthetic data: not a result on Oulu-CASIA."""
 import argparse, json, time
 from pathlib import Path
-from nfer_sde.pipeline import NET_FOLDERS, fer_study, get_profile, machine_description, prepare_study, quality_study
-from nfer_sde.train import read_log
+from nfer_sde.sampler import NETWORKS
+from nfer_sde.pipeline import get_profile
+from nfer_sde.study import fer_study, machine_description, prepare_study, quality_study
+from nfer_sde.training_loop import read_log
 
 METRICS = ('SSIM', 'high-band SSIM', 'landmark NME (dlib)', 'face found (dlib)')
 
 def last_loss(study, fold: int) -> float:
     "The unconditional network's mean loss over its last 50 logged steps on `fold`."
-    log = read_log(study.folder / 'nets' / f'fold_{fold:02d}' / NET_FOLDERS['unconditional'] / 'log.jsonl')
+    log = read_log(study.folder / 'nets' / f'fold_{fold:02d}' / NETWORKS['unconditional'].folder / 'log.jsonl')
     return float(log['loss'].tail(50).mean())
 
 def main():

@@ -9,16 +9,17 @@ steps), with the peak GPU memory of each. Prints one JSON line.
 
 Under `torchrun` with `--world-size N` the networks train with `DistributedDataParallel` (nccl; the profile's batch
 split over the ranks, as `train.fit` splits it) and translation is sharded (each rank translates its own batch, as
-`sampler.translate_dataset` does); every rate is then also measured on rank 0 alone, and the JSON gives the scaling.
+`translation_job.translate_dataset` does); every rate is then also measured on rank 0 alone, and the JSON gives the scaling.
 Without CUDA the JSON says so and the script exits 0; `--device cpu` measures on the CPU instead (gloo under
 `torchrun`), which is how the tests check this script."""
 import argparse, json, sys
 import torch
 import torch.distributed as dist
-from nfer_sde.pipeline import PROFILES, get_profile, machine_description
+from nfer_sde.pipeline import PROFILES, get_profile
 from nfer_sde.plan import (NETWORKS, SAMPLING_METHODS, TRANSLATION_BATCH, profile_networks, time_training_step,
                            time_translation_step, train_batch)
-from nfer_sde.sampler import dist_env
+from nfer_sde.study import machine_description
+from nfer_sde.translation_job import dist_env
 from nfer_sde.unet import n_params
 
 def peak_gib(device) -> float | None:

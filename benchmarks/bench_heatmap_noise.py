@@ -35,7 +35,7 @@ def fold_data(a):
 
 def checked(path, fold, time_conditioned: bool):
     "A checkpoint's network, refused if it was trained on other subjects or is of the other kind."
-    from nfer_sde.train import load_model, read_checkpoint
+    from nfer_sde.training_loop import load_model, read_checkpoint
     ck = read_checkpoint(path)
     if ck['meta'].get('train_subjects') != sorted(map(str, fold['train'])):
         sys.exit(f"error: {path} was trained on other subjects than this fold's training subjects")

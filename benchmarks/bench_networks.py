@@ -9,7 +9,8 @@ from nfer_sde.core import seed_everything
 from nfer_sde.unet import UNet, DomainClassifier, score_net_config, n_params
 from nfer_sde.landmarks import HeatmapNet, FANHeatmaps, heatmaps_to_landmarks
 from nfer_sde.sde import VPSDE
-from nfer_sde.train import EMA, amp_dtype, cpu_has_fast_bf16, score_matching_loss
+from nfer_sde.train import score_matching_loss
+from nfer_sde.training_loop import EMA, amp_dtype, cpu_has_fast_bf16
 
 def best_time(fn, repeats: int, inner: int = 2) -> float:
     "Smallest mean time of `inner` calls of `fn` over `repeats` tries (after one warm-up call)."

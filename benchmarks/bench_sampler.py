@@ -14,7 +14,7 @@ import argparse, json, platform, resource, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-from nfer_sde.sampler import build_translator, DEFAULTS
+from nfer_sde.sampler import build_translator
 
 def interleaved_times(fns: dict, repeats: int) -> dict:
     """Wall times of each of `fns` over `repeats` rounds, run in turn within a round (after a warm-up round), so that a
@@ -30,12 +30,12 @@ def networks(a):
     "Score and heatmap networks: from checkpoints when given, else untrained ones of the default architectures."
     from nfer_sde import unet, landmarks
     if a.score_net:
-        from nfer_sde.train import load_model
+        from nfer_sde.training_loop import load_model
         score = load_model(a.score_net)
     else:
         torch.manual_seed(0); score = unet.UNet(**unet.score_net_config('cpu', conditional=True))
     if a.heatmap_net:
-        from nfer_sde.train import load_model
+        from nfer_sde.training_loop import load_model
         heat = load_model(a.heatmap_net)
     else:
         torch.manual_seed(0); heat = landmarks.HeatmapNet()
@@ -79,7 +79,7 @@ def quality(a, score, heat):
     from nfer_sde.datasets import read_manifest, PairDataset
     from nfer_sde.landmarks import heatmaps_to_landmarks, nme
     from nfer_sde.sde import VPSDE
-    from nfer_sde.train import read_checkpoint
+    from nfer_sde.training_loop import read_checkpoint
     meta = read_checkpoint(a.score_net).get('meta', {})
     sde = VPSDE(**meta['sde']) if 'sde' in meta else VPSDE()  # the forward process the score net was trained for
     if a.data: manifest = Path(a.data)
@@ -109,8 +109,8 @@ def main():
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--steps', type=int, default=10, help='reverse steps timed per run')
     ap.add_argument('--repeats', type=int, default=5, help='interleaved timing rounds (median reported)')
-    ap.add_argument('--score-net', help='checkpoint of the conditional score network (train.load_model)')
-    ap.add_argument('--heatmap-net', help='checkpoint of the heatmap network (train.load_model)')
+    ap.add_argument('--score-net', help='checkpoint of the conditional score network (training_loop.load_model)')
+    ap.add_argument('--heatmap-net', help='checkpoint of the heatmap network (training_loop.load_model)')
     ap.add_argument('--data', help='manifest of VIS/NIR pairs for the quality part (default: render the built-in data)')
     ap.add_argument('--subjects', type=int, default=8, help='subjects of the rendered data for the quality part')
     ap.add_argument('--images', type=int, default=64, help='images translated per step count')

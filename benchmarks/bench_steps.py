@@ -15,13 +15,15 @@ Prints ONE JSON line: `ssim_guided_<n>`, `ssim_unguided_<n>`, `fd_guided_<n>`, `
 import argparse, json, platform, time
 from pathlib import Path
 import torch
-from nfer_sde.fer import fer_config, load_images, train_fer
+from nfer_sde.fer import fer_config, train_fer
+from nfer_sde.fer_protocol import load_images
 from nfer_sde.landmarks import predict_landmarks
 from nfer_sde.metrics import translation_metrics
-from nfer_sde.pipeline import get_profile, load_vis_images, machine_description, paired_truth, prepare_study, source_landmarks
+from nfer_sde.pipeline import get_profile, load_vis_images, paired_truth, source_landmarks
 from nfer_sde.sampler import build_translator, default_t0
 from nfer_sde.sde import VPSDE
-from nfer_sde.train import load_model
+from nfer_sde.study import machine_description, prepare_study
+from nfer_sde.training_loop import load_model
 
 STEPS = (500, 100, 50, 20, 10, 5)
 

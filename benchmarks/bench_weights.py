@@ -2,7 +2,7 @@
 
 For every fold of a study (the quick profile on the built-in data, networks trained or reused in `--work`), NFER-SDE
 translates `--images` VIS images of the fold's validation subjects (`pipeline.validation_sources`) from its chosen t0
-(`pipeline.chosen_t0`) with the energy's default weight multiplied by each factor, and scores them against their true
+(`study.chosen_t0`) with the energy's default weight multiplied by each factor, and scores them against their true
 NIR: SSIM (the t0 criterion, `pipeline.T0_CRITERION`), high-band SSIM (the frequency energy's observer) and dlib's
 landmark NME. Without the quick profile's networks in `--work`, they are trained first (about 10 minutes on 2 cores).
 
@@ -15,9 +15,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 from nfer_sde.metrics import translation_metrics
-from nfer_sde.pipeline import (chosen_t0, get_profile, landmark_observer, load_vis_images, machine_description, method_nets,
-                               method_options, paired_truth, prepare_study, source_landmarks, study_nets, validation_sources)
+from nfer_sde.pipeline import get_profile, landmark_observer, load_vis_images, method_options, paired_truth, source_landmarks, validation_sources
 from nfer_sde.sampler import build_translator, preset_weights
+from nfer_sde.study import chosen_t0, machine_description, prepare_study, study_nets
 
 METHOD = 'nfer-sde'
 
@@ -28,7 +28,7 @@ def fold_scores(study, i, energy, factors, images, seed):
     shown = sources.assign(source=sources.path)
     vis, truth, marks = load_vis_images(df, list(sources.path), p.size), paired_truth(df, shown, p.size), source_landmarks(df, shown)
     t0, weights, observer = chosen_t0(study, METHOD, i)['t0'], preset_weights(METHOD, p.size), landmark_observer()
-    nets, out = method_nets(METHOD, study_nets(study, i)), {'t0': t0, 'validation_subjects': sorted(set(sources.subject)), 'images': len(sources)}
+    nets, out = study_nets(study, i).for_method(METHOD), {'t0': t0, 'validation_subjects': sorted(set(sources.subject)), 'images': len(sources)}
     for k in factors:
         opts = method_options(METHOD, p, {'t0': t0, 'weights': {**weights, energy: k * weights[energy]}})
         nir = build_translator(METHOD, **nets, **opts)(vis, seed=seed)

@@ -40,7 +40,8 @@ def score_net_case(a) -> dict:
 
 def fer_case(a) -> dict:
     from nfer_sde.datasets import read_manifest, subject_folds
-    from nfer_sde.fer import fer_config, fer_protocol
+    from nfer_sde.fer import fer_config
+    from nfer_sde.fer_protocol import fer_protocol
     from nfer_sde.pipeline import get_profile, resolve_data
     p = get_profile('quick')
     df = read_manifest(resolve_data(None, p, 'runs/data', 0, progress=False))

@@ -73,11 +73,13 @@ def main(argv=None) -> dict:
                    help="multiply an energy's default weight by K (repeatable), e.g. frequency=4")
     p.add_argument('--device', help='default: $NFER_SDE_DEVICE, else a GPU if there is one')
     a = p.parse_args(argv)
-    from nfer_sde.cli import translation_networks, translation_source, trained_on_builtin, load_network
+    from nfer_sde.cli import translation_networks, translation_source
+    from nfer_sde.networks import load_network, trained_on_builtin
     from nfer_sde.core import default_device, to_gray, atomic_save_image
     from nfer_sde.faces import DLIB_UPSAMPLE, dlib_face_found, dlib_landmark_fn
     from nfer_sde.landmarks import nme
-    from nfer_sde.sampler import load_vis, translate
+    from nfer_sde.sampler import translate
+    from nfer_sde.translation_job import load_vis
     start, ck = time.perf_counter(), Path(a.checkpoints)
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix='real_photos_'))
     device = torch.device(a.device) if a.device else default_device()

@@ -6,15 +6,13 @@
 from __future__ import annotations
 import argparse, json, shlex, sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 from fastcore.imports import IN_NOTEBOOK
-from .base import InputError, error_message
+from .base import IMAGE_SUFFIXES, InputError, error_message  # without torch: the heavy modules come with the subcommand that runs
+if TYPE_CHECKING: from nfer_sde.sde import VPSDE
 
 # %% auto #0
-__all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'NETWORK_CLASSES', 'NETWORK_TASKS', 'BUILTIN_NOTE', 'TRAIN_EXAMPLES', 'note',
-           'checkpoint_file', 'load_network', 'checkpoint_sde', 'trained_on_builtin', 'parse_weights',
+__all__ = ['PROG', 'EXIT_BAD_INPUT', 'EXIT_FAILURE', 'NETWORK_OPTIONS', 'TRAIN_EXAMPLES', 'note', 'parse_weights',
            'translation_networks', 'translation_source', 'translate_command', 'data_command', 'preprocess_command',
            'fer_command', 'demo_command', 'plan_command', 'train_command', 'HelpFormatter', 'add_command',
            'build_parser', 'main']
@@ -28,53 +26,6 @@ def note(message: str):
     "Tell the user something on stderr (stdout carries the results)."
     print(f'{PROG}: {message}', file=sys.stderr, flush=True)
 
-# %% ../nbs/12_cli.ipynb #dd3b1aad
-NETWORK_CLASSES = {'score': 'UNet', 'heatmap': 'HeatmapNet', 'domain': 'DomainClassifier', 'paired': 'UNet'}  # option kind -> class
-NETWORK_TASKS = {'score': 'score', 'paired': 'paired'}  # kinds of one class told apart by their checkpoint's `meta['task']`
-
-def checkpoint_file(path) -> Path:
-    "A checkpoint file, or the `checkpoint.pt` of a run folder."
-    from nfer_sde.core import InputError
-    p = Path(path)
-    if p.is_dir():
-        if (p / 'checkpoint.pt').is_file(): return p / 'checkpoint.pt'
-        raise InputError('is a folder without checkpoint.pt.', p, 'Pass a checkpoint file, or a run folder written by `nfer-sde train`.')
-    return p
-
-def load_network(path, kind: str,  # 'score', 'heatmap', 'domain' or 'paired'
-                 device=None) -> tuple['nn.Module', dict]:
-    "The network of kind `kind` saved at `path` (file or run folder; 'fan' for face-alignment's FAN heatmaps), and its checkpoint's `meta`."
-    from nfer_sde.core import InputError
-    from nfer_sde.train import load_model, read_checkpoint
-    if kind == 'heatmap' and str(path).lower() == 'fan':
-        from nfer_sde.landmarks import FANHeatmaps
-        return FANHeatmaps().to(device or 'cpu'), {}
-    f = checkpoint_file(path)
-    ck = read_checkpoint(f)
-    meta, cls = ck.get('meta', {}), 'UNet' if ck['model_class'] == 'Pix2Pix' and kind == 'paired' else ck['model_class']  # pix2pix: its generator
-    task = meta.get('task', NETWORK_TASKS.get(kind))  # an older score checkpoint has no task: a score network
-    if cls != NETWORK_CLASSES[kind] or (kind in NETWORK_TASKS and task != NETWORK_TASKS[kind]):
-        raise InputError(f"holds a {ck['model_class']} ({task or 'no task'}), not the {kind} network ({NETWORK_CLASSES[kind]}) this option takes.", f,
-                         f"Pass the run folder of `{PROG} train {kind}`.")
-    model = load_model(f, device=device)
-    return getattr(model, 'generator', model).eval(), meta
-
-def checkpoint_sde(meta: dict) -> 'VPSDE':
-    "The forward process a score network was trained with (its checkpoint's `meta['sde']`), else the default `VPSDE()`."
-    from nfer_sde.sde import VPSDE
-    return VPSDE(**meta['sde']) if 'sde' in meta else VPSDE()
-
-# %% ../nbs/12_cli.ipynb #3b9e1c02
-BUILTIN_NOTE = ("the networks were trained on the built-in synthetic data (rendered faces), not on real VIS/NIR photos: "
-                "real photos are inputs they have never seen")
-
-def trained_on_builtin(meta: dict) -> bool:
-    "Whether a checkpoint's `meta` says its network learned from the built-in data: its `builtin` flag, else training subjects all named as the renderer names them."
-    import re
-    if isinstance(meta.get('builtin'), bool): return meta['builtin']
-    subjects = meta.get('train_subjects') or []
-    return bool(subjects) and all(re.fullmatch(r'S\d{3,}', str(s)) for s in subjects)
-
 # %% ../nbs/12_cli.ipynb #457d3cdc
 def parse_weights(items: Optional[Sequence[str]]) -> dict[str, float]:
     "Energy weights from `NAME=VALUE` strings, e.g. `['landmark=2', 'frequency=0.5']`."
@@ -87,46 +38,38 @@ def parse_weights(items: Optional[Sequence[str]]) -> dict[str, float]:
     return weights
 
 # %% ../nbs/12_cli.ipynb #ee339a2a
+NETWORK_OPTIONS = {'score': 'checkpoint', 'paired': 'checkpoint', 'heatmap': 'heatmap', 'domain': 'domain'}  # kind -> the option naming its checkpoint
+
 def translation_networks(method: str, checkpoint=None, heatmap=None, domain=None, device=None) -> tuple[dict, 'VPSDE']:
-    "The networks `method` needs, from the checkpoints given (keyword arguments of `sampler.build_translator`), and the score net's SDE; notes once if they learned from the built-in data."
-    from nfer_sde.core import InputError
-    from nfer_sde.sampler import get_method
-    preset, nets, meta, metas = get_method(method), {}, {}, []
-    def need(what, option, fix):
-        return InputError(f"method {method!r} needs {what}.", None, f"Pass {option}, or {fix}.")
-    if preset.paired:
-        if checkpoint is None: raise need(f'a trained paired translator ({preset.paired})',
-                                          f'--checkpoint (the run folder of `nfer-sde train paired --kind {preset.paired}`)', 'use --method gray')
-        nets['paired_net'], m = load_network(checkpoint, 'paired', device)
-        metas.append(m)
-    elif preset.score_net:
-        if checkpoint is None: raise need(f'a trained {preset.score_net} score network', '--checkpoint (the run folder of `nfer-sde train score`)',
-                                          'use --method gray')
-        nets['score_net'], meta = load_network(checkpoint, 'score', device)
+    "The networks `method` needs (`sampler.method_networks`), from the checkpoints given, as `build_translator` arguments, and the score net's SDE; notes once if they learned from the built-in data."
+    from nfer_sde.networks import BUILTIN_NOTE, checkpoint_sde, load_network, trained_on_builtin
+    from nfer_sde.sampler import NETWORKS, method_networks
+    given, nets, metas, score_meta = dict(checkpoint=checkpoint, heatmap=heatmap, domain=domain), {}, [], {}
+    roles = method_networks(method)
+    for role in roles:
+        spec = NETWORKS[role]
+        option = NETWORK_OPTIONS[spec.kind]
+        if given[option] is None:
+            train = f"{PROG} train {spec.kind}" + (f" --kind {role}" if spec.kind == 'paired' else '')
+            fan = ", or 'fan'" if spec.kind == 'heatmap' else ''
+            raise InputError(f"method {method!r} needs its {role} network ({spec.about}).", None,
+                             f"Pass --{option} (the run folder of `{train}`{fan}), or choose another --method (`{PROG} translate --help`).")
+        nets[spec.arg], meta = load_network(given[option], spec.kind, device)
         metas.append(meta)
-    elif checkpoint is not None: note(f"method {method!r} uses no score network: --checkpoint is ignored")
-    if 'landmark' in preset.energies:
-        if heatmap is None: raise need('a heatmap network for its landmark energy', "--heatmap (the run folder of `nfer-sde train heatmap`, or 'fan')",
-                                       "use --method nfer-sde/no-landmark")
-        nets['heatmap_net'], m = load_network(heatmap, 'heatmap', device)
-        metas.append(m)
-    if 'realistic' in preset.energies:
-        if domain is None: raise need('a VIS/NIR domain classifier for its realistic energy', '--domain (the run folder of `nfer-sde train domain`)',
-                                      'use another method')
-        nets['domain_classifier'], m = load_network(domain, 'domain', device)
-        metas.append(m)
+        if spec.kind == 'score': score_meta = meta
+    if checkpoint is not None and not any(NETWORK_OPTIONS[NETWORKS[r].kind] == 'checkpoint' for r in roles):
+        note(f"method {method!r} uses no score network: --checkpoint is ignored")
     if any(trained_on_builtin(m) for m in metas): note(BUILTIN_NOTE)  # once, however many of them did
-    return nets, checkpoint_sde(meta)
+    return nets, checkpoint_sde(score_meta)
 
 # %% ../nbs/12_cli.ipynb #c229d41f
 def translation_source(source, out, size: int, align: str = 'auto', progress: bool = True):
-    "What `sampler.translate_dataset` translates: `source` itself, or the aligned crops in `out/vis` (`skipped.csv` lists the photos left out)."
+    "What `translation_job.translate_dataset` translates: `source` itself, or the aligned crops in `out/vis` (`skipped.csv` lists the photos left out)."
     import pandas as pd
-    from nfer_sde.core import InputError, atomic_write_text
+    from nfer_sde.core import atomic_write_text
     from nfer_sde.datasets import write_manifest
-    from nfer_sde.base import IMAGE_SUFFIXES
     from nfer_sde.faces import align_photos, needs_alignment
-    from nfer_sde.sampler import source_table
+    from nfer_sde.translation_job import source_table
     source, out = Path(source), Path(out)
     single = source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES
     if not source.exists(): raise InputError('does not exist.', source, 'Give a folder of images, an image file, or a manifest CSV.')
@@ -146,10 +89,11 @@ def translation_source(source, out, size: int, align: str = 'auto', progress: bo
 
 # %% ../nbs/12_cli.ipynb #1ad1ee91
 def translate_command(a: argparse.Namespace) -> int:
-    "`nfer-sde translate`: align photos where needed, then `sampler.translate_dataset` with the method's networks."
+    "`nfer-sde translate`: align photos where needed, then `translation_job.translate_dataset` with the method's networks."
     import torch
     from nfer_sde.core import default_device
-    from nfer_sde.sampler import build_translator, default_t0, get_method, translate_dataset
+    from nfer_sde.sampler import build_translator, default_t0, get_method
+    from nfer_sde.translation_job import translate_dataset
     method = a.method or ('nfer-sde' if a.checkpoint else 'gray')
     if a.method is None and a.checkpoint is None:
         note("no --checkpoint given: writing the 'gray' baseline (the luma of each VIS image); "
@@ -197,7 +141,8 @@ def preprocess_command(a: argparse.Namespace) -> int:
 def fer_command(a: argparse.Namespace) -> int:
     "`nfer-sde fer`: the subject-independent k-fold FER protocol (`fer.fer_protocol`) on a manifest's NIR images."
     from nfer_sde.datasets import read_manifest, subject_folds
-    from nfer_sde.fer import fer_config, fer_protocol, protocol_summary
+    from nfer_sde.fer import fer_config
+    from nfer_sde.fer_protocol import fer_protocol, protocol_summary
     df = read_manifest(a.manifest)
     folds = subject_folds(df, k=a.folds, seed=a.fold_seed)[:a.max_folds]
     overrides = dict(arch=a.arch, size=a.size, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, pretrained=a.pretrained, seed=a.seed)
@@ -210,8 +155,8 @@ def fer_command(a: argparse.Namespace) -> int:
 
 # %% ../nbs/12_cli.ipynb #e76d93df
 def demo_command(a: argparse.Namespace) -> int:
-    "`nfer-sde demo`: the whole study on the built-in data (or `--data`) at the `--profile`, via `pipeline.run_demo`."
-    from nfer_sde.pipeline import run_demo
+    "`nfer-sde demo`: the whole study on the built-in data (or `--data`) at the `--profile`, via `study.run_demo`."
+    from nfer_sde.study import run_demo
     run_demo(a.out, profile=a.profile, command=shlex.join([PROG, *sys.argv[1:]]), **({'data_root': a.data} if a.data else {}))
     return 0
 
@@ -236,7 +181,7 @@ TRAIN_EXAMPLES = (f"{PROG} train score --synthetic data/builtin --out runs/score
                   f"{PROG} train heatmap --manifest data/oulu64/manifest.csv --out runs/heatmap --steps 2000",
                   f"{PROG} train domain --synthetic data/builtin --out runs/domain --steps 1000",
                   f"{PROG} train paired --kind pix2pix --synthetic data/builtin --out runs/pix2pix --net cpu --steps 4000",
-                  f"torchrun --nproc_per_node 4 -m nfer_sde.train score --synthetic data/builtin --out runs/score --net gpu")
+                  "torchrun --nproc_per_node 4 -m nfer_sde.train score --synthetic data/builtin --out runs/score --net gpu")
 
 def train_command(argv: Sequence[str]) -> int:
     "`nfer-sde train ARGS`: `train.main(ARGS)`, with `--help` and argument errors under this command's name."

@@ -4,21 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #ba67baa9
 from __future__ import annotations
-import contextlib, importlib, json, multiprocessing, multiprocessing.util, os, random, sys, tempfile
+import contextlib, importlib, multiprocessing, multiprocessing.util, os, random, sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 import numpy as np
 import torch
 from .base import (EXPRESSIONS, ILLUMINATIONS, LANDMARK_GROUPS, MODALITIES, N_LANDMARKS, OUTER_EYE_CORNERS,  # re-exported
-                           InputError)
+                           InputError, atomic_write, atomic_write_json, atomic_write_text, remove_stale_temps, state_digest, temp_target)
 
 # %% auto #0
 __all__ = ['BT601', 'AMP_CHOICES', 'WORKERS_ENV', 'to_gray', 'to_model_range', 'to_unit_range', 'image_to_tensor',
            'tensor_to_uint8', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device', 'autocast_dtype',
            'autocast', 'progress_bar', 'default_workers', 'shutdown_pools', 'worker_pool', 'importable', 'run_parallel',
-           'atomic_write', 'atomic_save', 'atomic_write_text', 'atomic_write_json', 'atomic_save_image', 'temp_target',
-           'remove_stale_temps']
+           'atomic_save', 'atomic_save_image', 'weights_digest']
 
 # %% ../nbs/00_core.ipynb #e25baf10
 BT601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for R, G, B
@@ -160,66 +159,17 @@ def run_parallel(fn: Callable,  # a module-level function: the workers import it
         raise
     return [f.result() for f in futures]
 
-# %% ../nbs/00_core.ipynb #0f9960c6
-@contextlib.contextmanager
-def atomic_write(path, mode: str = 'wb', **kwargs):
-    "Context manager yielding a file object whose content replaces `path` atomically on a clean exit."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-            f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions of a new file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-def _umask() -> int:
-    "The process's file-creation mask (read by setting it and putting it back)."
-    mask = os.umask(0); os.umask(mask)
-    return mask
-
-def _fsync_dir(folder: Path):
-    "Make a rename durable by syncing its folder (a no-op where the OS does not allow it)."
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try: os.fsync(fd)
-        finally: os.close(fd)
-
 # %% ../nbs/00_core.ipynb #47fb91e4
 def atomic_save(obj, path):
-    "`torch.save` `obj` to `path` atomically (checkpoints)."
+    "`torch.save` `obj` to `path` atomically (checkpoints), with `base.atomic_write`."
     with atomic_write(path) as f: torch.save(obj, f)
-
-def atomic_write_text(path, text: str):
-    "Write `text` to `path` atomically."
-    with atomic_write(path, 'w', encoding='utf-8') as f: f.write(text)
-
-def atomic_write_json(path, obj, **kwargs):
-    "Write `obj` as indented JSON to `path` atomically."
-    atomic_write_text(path, json.dumps(obj, indent=2, default=str, **kwargs) + '\n')
 
 def atomic_save_image(img, path, **kwargs):
     "Save a PIL image to `path` atomically, in the format its suffix names."
     fmt = Path(path).suffix.lstrip('.').upper().replace('JPG', 'JPEG')
     with atomic_write(path) as f: img.save(f, format=fmt, **kwargs)
 
-# %% ../nbs/00_core.ipynb #705ce280
-def temp_target(name: str) -> Optional[str]:
-    "The file name that the `atomic_write` temporary file `name` (`.<target>.<random>.tmp`) was written for, else None."
-    if not (name.startswith('.') and name.endswith('.tmp')): return None
-    target = name[1:-len('.tmp')].rpartition('.')[0]
-    return target or None
-
-def remove_stale_temps(folder, names: Optional[Iterable[str]] = None) -> list[Path]:
-    "Remove the temporary files that killed `atomic_write`s left in `folder` for the files `names` (all when None)."
-    folder, wanted = Path(folder), None if names is None else set(names)
-    if not folder.is_dir(): return []
-    stale = [p for p in folder.iterdir() if (t := temp_target(p.name)) and (wanted is None or t in wanted) and p.is_file()]
-    for p in stale:
-        with contextlib.suppress(FileNotFoundError): p.unlink()
-    return stale
+# %% ../nbs/00_core.ipynb #d2330fb5
+def weights_digest(model: torch.nn.Module, salt: str = '') -> str:
+    "A short hash of a network's parameters and buffers (`base.state_digest`): equal weights, equal digest."
+    return state_digest(((k, v.detach().cpu().contiguous().numpy().tobytes()) for k, v in model.state_dict().items()), salt)

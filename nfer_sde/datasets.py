@@ -12,14 +12,14 @@ import pandas as pd
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from .base import (EXPRESSIONS, ILLUMINATIONS, IMAGE_SUFFIXES, LANDMARK_MIRROR, MODALITIES, N_LANDMARKS, InputError,
+from .base import (EXPRESSIONS, ILLUMINATIONS, IMAGE_SUFFIXES, LANDMARK_MIRROR, MODALITIES, N_LANDMARKS, InputError, SubjectLeakError,
                            format_landmarks, parse_landmarks)
 from .core import atomic_write_json, atomic_write_text, image_to_tensor
 
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'MANIFEST_REQUIRED', 'MIN_IMAGE_SIDE', 'canonical_label', 'read_manifest', 'write_manifest',
            'scan_oulu_casia', 'open_image', 'fit_square', 'ImageDataset', 'hflip', 'random_hflip', 'pair_records',
-           'PairDataset', 'SubjectLeakError', 'check_disjoint', 'subject_folds', 'save_folds', 'load_folds']
+           'PairDataset', 'check_disjoint', 'subject_folds', 'save_folds', 'load_folds']
 
 # %% ../nbs/03_datasets.ipynb #6be9f8e7
 LABEL_ALIASES = {
@@ -292,9 +292,6 @@ class PairDataset(Dataset):
         return self.augment(item) if self.augment else item
 
 # %% ../nbs/03_datasets.ipynb #ead197fc
-class SubjectLeakError(ValueError):
-    "A subject is in both the training and the test part of a split."
-
 def _subjects(x) -> set[str]:
     "Subject ids of records (a data frame) or of an iterable of ids."
     return set(map(str, x.subject)) if isinstance(x, pd.DataFrame) else set(map(str, x))

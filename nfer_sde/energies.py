@@ -5,6 +5,7 @@
 # %% ../nbs/07_energies.ipynb #4fcda407
 from __future__ import annotations
 import functools, math
+from dataclasses import dataclass
 from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
@@ -14,11 +15,11 @@ from .core import to_gray
 from .sde import VPSDE
 
 # %% auto #0
-__all__ = ['Energy', 'EVAL_POINTS', 'CURVATURE_FLOOR', 'WEIGHT_SCALING', 'squared_distance', 'gaussian_sigma', 'gaussian_taps',
+__all__ = ['Energy', 'EVAL_POINTS', 'CURVATURE_FLOOR', 'ENERGIES', 'squared_distance', 'gaussian_sigma', 'gaussian_taps',
            'mirror_pad', 'gaussian_blur', 'fft_high_pass', 'high_pass', 'FrequencyEnergy', 'lowpass_factor', 'low_pass',
            'FaithfulEnergy', 'LandmarkEnergy', 'cosine_similarity', 'RealisticEnergy', 'noisy_pair', 'tweedie_pair',
            'energy_gradient', 'high_pass_norm', 'axis_matrix', 'low_pass_norm', 'estimate_curvature',
-           'energy_curvature', 'scale_weight']
+           'energy_curvature', 'scale_weight', 'EnergySpec', 'get_energy', 'default_weight']
 
 # %% ../nbs/07_energies.ipynb #3fc0bb28
 Energy = Callable[[Tensor, Tensor, Tensor], Tensor]  # E(y, x_src, t) -> (N,), differentiable in y
@@ -249,10 +250,39 @@ def energy_curvature(E: Energy, y: Tensor, x_src: Tensor, t: Tensor, **kw) -> Te
     return estimate_curvature(E, y, x_src, t, **kw)
 
 # %% ../nbs/07_energies.ipynb #da9de314
-WEIGHT_SCALING = {'faithful': 'pixel', 'frequency': 'pixel', 'landmark': 'pixel', 'realistic': 'pooled'}  # energy -> rule
-
 def scale_weight(weight: float, size: int, rule: str = 'pixel', ref_size: int = 256) -> float:
     "A weight tuned at `ref_size` px for an image of side `size`: unchanged ('pixel'), times $(\\text{size}/\\text{ref})^2$ ('pooled')."
     if rule == 'pixel': return weight
     if rule == 'pooled': return weight * (size / ref_size) ** 2
     raise ValueError(f"unknown weight-scaling rule {rule!r}: use 'pixel' or 'pooled'")
+
+# %% ../nbs/07_energies.ipynb #c7ca43ce
+@dataclass(frozen=True)
+class EnergySpec:
+    "One energy as every layer knows it: how to build it, the network it reads, its default weight and how that weight scales."
+    build: Callable[[Optional[nn.Module], dict], Energy]  # build(network, options) -> E(y, x_src, t); options: `sampler.energy_options`
+    weight_at_256: float  # the default lambda_k, tuned at 256 px
+    scaling: str = 'pixel'  # `scale_weight`'s rule: 'pixel' (per-pixel distances) or 'pooled' (pooled features)
+    network: Optional[str] = None  # the trained network it reads, a role of `sampler.NETWORKS`; None: a fixed filter
+    about: str = ''  # what it pulls towards, in one line
+
+ENERGIES = {  # name -> spec, in display order: NFER-SDE's two, then EGSDE's two
+    'landmark': EnergySpec(lambda net, o: LandmarkEnergy(net), 1., 'pixel', 'heatmap',
+                           "NFER-SDE: the translation's 68 landmark heatmaps against the source's"),
+    'frequency': EnergySpec(lambda net, o: FrequencyEnergy(o['frequency_cutoff'], o['frequency_kind']), 2., 'pixel', None,
+                            "NFER-SDE: the translation's high frequencies against the source's"),
+    'faithful': EnergySpec(lambda net, o: FaithfulEnergy(o['lowpass']), 2., 'pixel', None,
+                           "EGSDE's faithful expert: the low-pass image against the source's"),
+    'realistic': EnergySpec(lambda net, o: RealisticEnergy(net, o['realistic_kind']), 500., 'pooled', 'domain',
+                            "EGSDE's realistic expert: the domain classifier's middle-block features against the source's"),
+}
+
+def get_energy(name: str) -> EnergySpec:
+    "The registered energy `name`, or a clear error listing them."
+    if name not in ENERGIES: raise ValueError(f"unknown energies [{name!r}]; known: {list(ENERGIES)}")
+    return ENERGIES[name]
+
+def default_weight(name: str, size: int) -> float:
+    "Energy `name`'s default weight for images of side `size`: its weight at 256 px, scaled by its rule (`scale_weight`)."
+    spec = get_energy(name)
+    return scale_weight(spec.weight_at_256, size, spec.scaling)

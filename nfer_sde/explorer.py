@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from torch import nn, Tensor
+from torch import Tensor
 from .core import EXPRESSIONS, ILLUMINATIONS, InputError, image_to_tensor, to_gray
 from .sde import VPSDE
-from .energies import LandmarkEnergy, high_pass
+from .energies import ENERGIES, LandmarkEnergy, high_pass
 from .landmarks import HeatmapNet, heatmaps_to_landmarks
 from .unet import DomainClassifier, UNet, score_net_config
-from .sampler import DEFAULTS, METHODS, build_translator, default_t0, get_method, make_energies, preset_weights
+from .sampler import DEFAULTS, METHODS, build_energies, build_translator, default_t0, get_method, preset_weights
+from .networks import Networks, checkpoint_sde, load_network
 
 # %% auto #0
-__all__ = ['ENERGIES', 'builtin_face', 'file_face', 'Networks', 'explorer_networks', 'default_weights', 'explore',
-           'plot_exploration', 'Explorer']
+__all__ = ['builtin_face', 'file_face', 'ExplorerNetworks', 'explorer_networks', 'default_weights', 'explore', 'plot_exploration',
+           'Explorer']
 
 # %% ../nbs/13_explorer.ipynb #9e9bb6a0
 def builtin_face(subject: int = 0, expression: str = 'happiness', intensity: float = 1., illumination: str = 'strong',
@@ -46,14 +47,10 @@ def file_face(path, size: int = 64, align: str = 'auto') -> dict:
 
 # %% ../nbs/13_explorer.ipynb #1c680d53
 @dataclass
-class Networks:
-    "The networks the explorer can use, and which of them are trained (loaded from a checkpoint)."
-    conditional: nn.Module  # eps(y_t, t, x_vis): NFER-SDE
-    unconditional: nn.Module  # eps(y_t, t): SDEdit, ILVR, EGSDE
-    heatmap: nn.Module  # 68 landmark heatmaps: the landmark energy
-    domain: nn.Module  # VIS/NIR classifier: EGSDE's realistic energy
+class ExplorerNetworks(Networks):
+    "The explorer's networks by role (`networks.Networks`), with its forward process, which networks are trained (loaded from a checkpoint), and the image side."
     sde: VPSDE = field(default_factory=VPSDE)
-    trained: dict = field(default_factory=dict)  # name -> checkpoint path, for the trained ones
+    trained: dict = field(default_factory=dict)  # role -> checkpoint path, for the trained ones
     size: int = 64  # image side the score networks expect
 
     def describe(self) -> str:
@@ -64,9 +61,8 @@ def explorer_networks(checkpoint=None,  # a score network (conditional or not): 
                       heatmap=None,  # heatmap network: run folder, file, or 'fan'
                       domain=None,  # domain classifier: run folder or file
                       size: int = 64,  # image side when no score checkpoint fixes it
-                      seed: int = 0) -> Networks:
+                      seed: int = 0) -> ExplorerNetworks:
     "Networks from the checkpoints given, small untrained stand-ins for the others."
-    from nfer_sde.cli import checkpoint_sde, load_network
     torch.manual_seed(seed)
     trained, sde, score = {}, VPSDE(), None
     if checkpoint is not None:
@@ -81,24 +77,22 @@ def explorer_networks(checkpoint=None,  # a score network (conditional or not): 
     nets['domain'] = load_network(domain, 'domain')[0] if domain is not None else \
         DomainClassifier(base_channels=8, channel_mults=(1, 2), image_size=size).eval()
     trained |= {k: str(p) for k, p in (('heatmap', heatmap), ('domain', domain)) if p is not None}
-    return Networks(**nets, sde=sde, trained=trained, size=size)
+    return ExplorerNetworks(**nets, sde=sde, trained=trained, size=size)
 
 # %% ../nbs/13_explorer.ipynb #2ef2c0ea
-ENERGIES = ('landmark', 'frequency', 'faithful', 'realistic')  # every energy the sampler knows, in display order
-
 def default_weights(method: str, size: int) -> dict[str, float]:
     "Each energy's weight for `method` at side `size`: the preset's for its own energies, 0 for the others."
     return {k: 0. for k in ENERGIES} | preset_weights(method, size)
 
 @torch.no_grad()
-def _maps(nets: Networks, x: Tensor, cutoff: float, kind: str) -> dict:
+def _maps(nets: ExplorerNetworks, x: Tensor, cutoff: float, kind: str) -> dict:
     "Heatmaps (max over points), landmarks and high-pass image of a gray image `x` (1, 1, H, W)."
     h = LandmarkEnergy(nets.heatmap).heatmaps(x, torch.zeros(len(x), dtype=torch.long)).float()  # clean images: t = 0 for a timed net
     return {'heat': h.amax(1)[0], 'landmarks': heatmaps_to_landmarks(h, x.shape[-2:])[0], 'high_pass': high_pass(x, cutoff, kind)[0, 0]}
 
 def explore(face: dict,  # `builtin_face` or `file_face`
             method: str = 'nfer-sde',  # a key of `sampler.METHODS`
-            nets: Optional[Networks] = None,  # default: `explorer_networks()` (untrained stand-ins)
+            nets: Optional[ExplorerNetworks] = None,  # default: `explorer_networks()` (untrained stand-ins)
             t0: float = DEFAULTS['t0_fraction'],  # start, as a fraction of the T noise levels
             n_steps: int = 20,  # reverse steps from t0
             weights: Optional[dict] = None,  # energy -> weight; missing: `default_weights`
@@ -107,11 +101,10 @@ def explore(face: dict,  # `builtin_face` or `file_face`
     nets = nets or explorer_networks(size=face['vis'].shape[-1])
     vis, size, preset = face['vis'], face['vis'].shape[-1], get_method(method)
     w = default_weights(method, size) | (weights or {})
-    all_energies = make_energies(ENERGIES, size, nets.heatmap, nets.domain)
+    all_energies = build_energies(ENERGIES, size, nets.energy_args())  # every registered energy, for its slider and its value
     extra = {k: E for k, E in all_energies.items() if k not in preset.energies and w[k] != 0}
-    score = {'conditional': nets.conditional, 'unconditional': nets.unconditional}.get(preset.score_net)
     t_start = default_t0(nets.sde, t0)
-    tr = build_translator(method, score_net=score, heatmap_net=nets.heatmap, domain_classifier=nets.domain, sde=nets.sde,
+    tr = build_translator(method, **(nets.energy_args() | nets.for_method(method)), sde=nets.sde,
                           t0=t_start, n_steps=n_steps, point=point, step=step, energies=extra,
                           weights={k: v for k, v in w.items() if k in preset.energies or k in extra})
     trace = []

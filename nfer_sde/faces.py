@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image
 import torch
 import torch.nn.functional as F
-from .base import FRAMING, N_LANDMARKS, InputError, error_message, format_landmarks, parse_landmarks
+from .base import FRAMING, N_LANDMARKS, InputError, claim_folder, error_message, format_landmarks, parse_landmarks
 from .core import progress_bar, atomic_save_image, atomic_write_json, atomic_write_text
 from .datasets import open_image, read_manifest, scan_oulu_casia, write_manifest
 
@@ -146,7 +146,7 @@ def align_photo(img: Image.Image, landmarks, size: int = 64) -> tuple[Image.Imag
     return align_face(img, L, size)
 
 # %% ../nbs/04_faces.ipynb #c1e78c72
-def align_photos(df,  # rows with `path` (the photo) and `key` (relative output path, `.png`), e.g. `sampler.source_table`
+def align_photos(df,  # rows with `path` (the photo) and `key` (relative output path, `.png`), e.g. `translation_job.source_table`
                  dst,  # staging folder: one aligned crop per photo at `dst/key`, and `align.json`
                  size: int = 64,  # side of the crops
                  align: bool = True,  # False: copy the images as they are (already aligned crops)
@@ -228,14 +228,8 @@ def _source_records(source, last_k) -> tuple[pd.DataFrame, Path]:
     return df, base
 
 def _claim_dst(dst: Path, params: dict):
-    "Make `dst` a preprocessing folder for `params`, or raise if it was made with other ones."
-    meta = dst / 'preprocess.json'
-    if meta.exists():
-        old = json.loads(meta.read_text())
-        if old != params:
-            diff = ', '.join(f"{k}: {old.get(k)} on disk, {params[k]} asked" for k in params if old.get(k) != params[k])
-            raise InputError(f"was preprocessed with other parameters ({diff}).", meta, "Pass another destination, or delete it.")
-    else: atomic_write_json(meta, params)
+    "Make `dst` a preprocessing folder for `params`, or raise if it was made with other ones (`base.claim_folder`)."
+    claim_folder(dst, params, 'preprocess.json', 'a data set preprocessed with other parameters', "Pass another destination, or delete it.")
 
 # %% ../nbs/04_faces.ipynb #e55d6189
 def preprocess_dataset(source, dst, size: int = 64,

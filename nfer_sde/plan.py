@@ -12,12 +12,14 @@ from torch import nn, Tensor
 from .core import EXPRESSIONS, ILLUMINATIONS, autocast, autocast_dtype, default_device, to_gray
 from .fer import augment_batch, fer_config
 from .landmarks import HeatmapNet
-from .pipeline import (DEMO_PARAMS, STUDY_METHODS, FoldNets, Profile, get_profile, machine_description, method_nets, net_steps, nets_needed,
-                               profile_sampler_options)
+from .pipeline import Profile, net_steps, profile_sampler_options
+from .study import DEMO_PARAMS, STUDY_METHODS, machine_description
+from .networks import Networks
 from .sampler import build_translator, get_method
 from .sde import VPSDE
-from .train import (amp_dtype, domain_loss, heatmap_loss, l1_translation_loss, noisy_heatmap_loss, pix2pix_discriminator, pix2pix_loss,
+from .train import (domain_loss, heatmap_loss, l1_translation_loss, noisy_heatmap_loss, pix2pix_discriminator, pix2pix_loss,
                             score_matching_loss)
+from .training_loop import amp_dtype
 from .unet import DomainClassifier, Pix2Pix, UNet, n_params, score_net_config
 
 # %% auto #0
@@ -27,10 +29,10 @@ __all__ = ['NETWORKS', 'SAMPLING_METHODS', 'TRANSLATION_BATCH', 'FULL_BATCH_BELO
            'format_plan']
 
 # %% ../nbs/15_plan.ipynb #097bfca8
-NETWORKS = ('conditional', 'unconditional', 'heatmap', 'heatmap_timed', 'domain', 'regression', 'pix2pix', 'fer')  # what a study trains (`FoldNets` and the FER net)
+NETWORKS = ('conditional', 'unconditional', 'heatmap', 'heatmap_timed', 'domain', 'regression', 'pix2pix', 'fer')  # what a study trains (the roles of `sampler.NETWORKS` and the FER net)
 
 def profile_networks(profile: Profile, seed: int = 0) -> dict[str, nn.Module]:
-    "Every network a study with `profile` trains, untrained, built exactly as `pipeline.train_fold_nets` and `fer_study` build them."
+    "Every network a study with `profile` trains, untrained, built exactly as `pipeline.train_fold_nets` and `study.fer_study` build them."
     torch.manual_seed(seed)
     s = profile.size
     return {'conditional': UNet(**score_net_config(profile.score_net, conditional=True, image_size=s)),
@@ -87,7 +89,7 @@ def time_training_step(name: str, net: nn.Module, profile: Profile,
     fmt = torch.channels_last if profile.channels_last else torch.contiguous_format
     net = net.to(device, memory_format=fmt).train()
     model = wrap(net) if wrap else net
-    if profile.compile: model = torch.compile(model)  # as `train.fit` does: after the DDP wrap
+    if profile.compile: model = torch.compile(model)  # as `training_loop.fit` does: after the DDP wrap
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
     dtype = autocast_dtype(fer_config(profile.fer).amp, device) if name == 'fer' else amp_dtype(profile.amp, device)
     sde, g, times, losses = VPSDE(), torch.Generator().manual_seed(0), [], []
@@ -109,8 +111,8 @@ def time_translation_step(method: str, nets: dict[str, nn.Module], profile: Prof
                           n_steps: int = 2, repeats: int = 1) -> dict:
     "Seconds per image and reverse step of `method` with the profile's networks and speed options (fastest of `repeats` after a warm-up)."
     device = torch.device(device) if device is not None else default_device()
-    fold_nets = FoldNets(**{k: v.to(device).eval() for k, v in nets.items() if k in ('conditional', 'unconditional', 'heatmap', 'domain')})
-    tr = build_translator(method, **method_nets(method, fold_nets), n_steps=n_steps, **profile_sampler_options(profile))
+    fold_nets = Networks(**{k: v.to(device).eval() for k, v in nets.items() if k in ('conditional', 'unconditional', 'heatmap', 'domain')})
+    tr = build_translator(method, **fold_nets.for_method(method), n_steps=n_steps, **profile_sampler_options(profile))
     vis = torch.rand(batch, 3, profile.size, profile.size, generator=torch.Generator().manual_seed(0)).to(device) * 2 - 1
     times = []
     for _ in range(repeats + 1 if repeats else 1):
@@ -130,7 +132,7 @@ def check_profile(profile: Profile, device='cpu', methods: Sequence[str] = SAMPL
     return {'networks': steps, 'translation': samples}
 
 # %% ../nbs/15_plan.ipynb #a9ab5064
-TRANSLATION_BATCH = 16  # `sampler.translate_dataset`'s batch
+TRANSLATION_BATCH = 16  # `translation_job.translate_dataset`'s batch
 FULL_BATCH_BELOW = 1.  # seconds per step at the probe batch under which a rate is measured again at the batch the run uses
 
 def _rate(measure: Callable[[int], float], probe: int, full: int) -> tuple[float, int]:
@@ -181,7 +183,7 @@ def study_plan(profile: Profile, rates: dict,
                methods: Sequence[str] = STUDY_METHODS,
                low_nir_fraction: Optional[float] = 1/3, curve_fractions: Sequence[float] = (1/6, 2/3),
                low_nir_methods: Optional[Sequence[str]] = None, curve_methods: Optional[Sequence[str]] = None,
-               demo: bool = False) -> pd.DataFrame:  # True: the demo's reductions (`pipeline.DEMO_PARAMS`)
+               demo: bool = False) -> pd.DataFrame:  # True: the demo's reductions (`study.DEMO_PARAMS`)
     "What a study with `profile` trains, translates and classifies, with each row's work and its estimated hours at the measured `rates`."
     if demo:
         d = DEMO_PARAMS['fer_accuracy']
@@ -194,7 +196,7 @@ def study_plan(profile: Profile, rates: dict,
     fractions = [1.] + ([low_nir_fraction] if low_nir_fraction else []) + list(curve_fractions)
     for f in fractions:
         regime, ms = ('all_nir' if f == 1 else f'nir_{round(100 * f)}'), regime_methods(methods, f, low_nir_fraction, low_nir_methods, curve_methods)
-        for net in sorted(nets_needed(ms, ['heatmap_timed'] if f == 1 else [])):
+        for net in sorted(Networks.needed(ms, ['heatmap_timed'] if f == 1 else [])):
             add('train', regime, net, k, k * net_steps(profile, net) * train_batch(net, profile), 'items', rates['train'][net])
         for m in ms:
             if not get_method(m).score_net: continue

@@ -10,8 +10,9 @@ from torch import Tensor
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['EpsFn', 'linear_beta_schedule', 'VPSDE', 'clip_x0', 'respaced_timesteps', 'analytic_x0_var', 'sample_ancestral',
-           'sample_ddim', 'gaussian_eps']
+__all__ = ['EpsFn', 'Update', 'Guide', 'After', 'linear_beta_schedule', 'VPSDE', 'clip_x0', 'respaced_timesteps',
+           'analytic_x0_var', 'ancestral_update', 'ddim_update', 'reverse_chain', 'sample_ancestral', 'sample_ddim',
+           'gaussian_eps']
 
 # %% ../nbs/01_sde.ipynb #a2b7338d
 def linear_beta_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 0.02) -> Tensor:
@@ -145,39 +146,63 @@ def ddim_step(self: VPSDE, x_t: Tensor, t, s, eps: Tensor, noise: Tensor, eta: f
 
 # %% ../nbs/01_sde.ipynb #281b3fd3
 EpsFn = Callable[[Tensor, Tensor], Tensor]  # eps_theta(x_t, t) with t one integer per image
+Update = Callable[..., Tensor]  # update(sde, x_t, t, s, eps, i, generator) -> x_s: one reverse step
+Guide = Callable[..., tuple[Tensor, dict]]  # guide(i, x_t, t, s, eps) -> (eps', what the callback sees besides)
+After = Callable[..., Tensor]  # after(i, x_s, t, s, generator) -> x_s': a change of the new state (ILVR's projection)
 
 def _step_times(x: Tensor, timesteps: Tensor):
     "Yield (i, t, s) for each reverse step, with t and s as one integer per image of `x`."
     for i, (t, s) in enumerate(zip(timesteps[:-1].tolist(), timesteps[1:].tolist())):
         yield i, torch.full((x.shape[0],), t, device=x.device, dtype=torch.long), torch.full((x.shape[0],), s, device=x.device, dtype=torch.long)
 
-@torch.no_grad()
+def _randn(x: Tensor, generator: Optional[torch.Generator]) -> Tensor:
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+def ancestral_update(x0_var: Optional[Tensor] = None) -> Update:
+    "DDPM's ancestral step as a chain's update; Analytic-DPM's variance when `x0_var` (one $v_t$ per step) is given."
+    def update(sde, x, t, s, eps, i, generator):
+        return sde.ancestral_step(x, t, s, eps, _randn(x, generator), 0. if x0_var is None else x0_var[i])
+    return update
+
+def ddim_update(eta: float = 0.) -> Update:
+    "DDIM's step as a chain's update: deterministic at `eta` = 0 (no noise drawn), the ancestral variance at 1."
+    def update(sde, x, t, s, eps, i, generator):
+        return sde.ddim_step(x, t, s, eps, _randn(x, generator) if eta > 0 else torch.zeros_like(x), eta)
+    return update
+
+def reverse_chain(eps_fn: EpsFn, x: Tensor, timesteps: Tensor, sde: VPSDE,
+                  generator: Optional[torch.Generator] = None,  # noise for the steps; None uses torch's global RNG
+                  callback: Optional[Callable[[dict], None]] = None,  # called with {'i', 't', 'x', 'eps', ...} after each step
+                  *,
+                  update: Update,  # the step: `ancestral_update(...)` or `ddim_update(...)`
+                  guide: Optional[Guide] = None,  # changes each prediction before the step (the guided sampler's clean estimate)
+                  after: Optional[After] = None,  # changes each new state (ILVR's projection)
+                 ) -> Tensor:
+    "The reverse chain every sampler runs: predict $\\epsilon$ at $(x_t, t)$, let `guide` change it, step to $s$ with `update`, let `after` change $x_s$."
+    for i, t, s in _step_times(x, timesteps):
+        with torch.no_grad(): eps = eps_fn(x, t)
+        eps, seen = guide(i, x, t, s, eps) if guide is not None else (eps, {})  # a guide may need gradients: outside no_grad
+        with torch.no_grad():
+            x = update(sde, x, t, s, eps, i, generator)
+            if after is not None: x = after(i, x, t, s, generator)
+        if callback is not None: callback({'i': i, 't': t, 'x': x, 'eps': eps, **seen})
+    return x
+
 def sample_ancestral(eps_fn: EpsFn, x: Tensor, timesteps: Tensor, sde: VPSDE,
                      generator: Optional[torch.Generator] = None,  # noise for the steps; None uses torch's global RNG
                      callback: Optional[Callable[[dict], None]] = None,  # called with {'i', 't', 'x', 'eps'} after each step
                      x0_var: Optional[Tensor] = None,  # Analytic-DPM's v_t per step (`analytic_x0_var`); None: DDPM's step
                     ) -> Tensor:
     "DDPM ancestral sampling (Ho et al. 2020, Alg. 2; Analytic-DPM variance if given) from $x_{\\tau_0}$ along `timesteps`."
-    for i, t, s in _step_times(x, timesteps):
-        eps = eps_fn(x, t)
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        x = sde.ancestral_step(x, t, s, eps, noise, 0. if x0_var is None else x0_var[i])
-        if callback is not None: callback({'i': i, 't': t, 'x': x, 'eps': eps})
-    return x
+    return reverse_chain(eps_fn, x, timesteps, sde, generator, callback, update=ancestral_update(x0_var))
 
-@torch.no_grad()
 def sample_ddim(eps_fn: EpsFn, x: Tensor, timesteps: Tensor, sde: VPSDE,
                 generator: Optional[torch.Generator] = None,  # noise for the steps (used when eta > 0)
                 callback: Optional[Callable[[dict], None]] = None,  # called with {'i', 't', 'x', 'eps'} after each step
                 eta: float = 0.,  # 0: deterministic DDIM; 1: the ancestral step's variance
                ) -> Tensor:
     "DDIM sampling (Song, Meng & Ermon 2021, Alg. 1 with eq. 12) from $x_{\\tau_0}$ along respaced `timesteps`."
-    for i, t, s in _step_times(x, timesteps):
-        eps = eps_fn(x, t)
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) if eta > 0 else torch.zeros_like(x)
-        x = sde.ddim_step(x, t, s, eps, noise, eta)
-        if callback is not None: callback({'i': i, 't': t, 'x': x, 'eps': eps})
-    return x
+    return reverse_chain(eps_fn, x, timesteps, sde, generator, callback, update=ddim_update(eta))
 
 # %% ../nbs/01_sde.ipynb #1e3648fb
 def gaussian_eps(mu: float, sigma: float, sde: VPSDE) -> EpsFn:

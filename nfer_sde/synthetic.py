@@ -4,700 +4,25 @@
 
 # %% ../nbs/02_synthetic.ipynb #acb22fd9
 from __future__ import annotations
-import csv, io, json, math
-from functools import lru_cache
+import csv, io
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from .base import EXPRESSIONS, FRAMING, ILLUMINATIONS, LANDMARK_MIRROR, N_LANDMARKS, InputError, format_landmarks
-from .core import progress_bar, atomic_save_image, atomic_write_json, atomic_write_text, tensor_to_uint8
+from .base import EXPRESSIONS, ILLUMINATIONS, InputError, claim_folder, format_landmarks
+from .core import progress_bar, atomic_save_image, atomic_write_text, tensor_to_uint8
+from .face_geometry import to_face
+from .scenes import _misregistration, landmarks_of, make_scene, scene_geometry, sequence_scenes
+from .materials import _paint, _tex
+from .shading import CAMERA, _camera, _light, _misregister, _normals, _surface
+_all_ = ['make_scene', 'sequence_scenes']  # the scenes `render` takes, importable from here as before
 
 # %% auto #0
-__all__ = ['AUS', 'AU_NAMES', 'HAIR_STYLES', 'JAW_TOP', 'CHIN', 'AU_FIELDS', 'PROTOTYPES', 'ILLUMINATION_LIGHT', 'BANDS',
-           'MU_MELANIN', 'MU_PHEOMELANIN', 'MU_HAEMOGLOBIN', 'SKIN_BASE', 'MATERIALS', 'FIXED_ALBEDO', 'SUBSURFACE',
-           'CAMERA', 'RENDERER_VERSION', 'MANIFEST_COLUMNS', 'sample_identity', 'neutral_landmarks', 'au_activations',
-           'face_aus', 'expressive_landmarks', 'to_image', 'to_face', 'default_pose', 'sample_session',
-           'sequence_scenes', 'make_scene', 'beer_lambert', 'skin_albedo', 'lip_albedo', 'hair_albedo', 'iris_albedo',
-           'gaussian_blur', 'subject_textures', 'between', 'ellipse', 'grooves', 'segment_distance', 'folds',
-           'scene_geometry', 'landmarks_of', 'render', 'subject_name', 'image_path', 'build_dataset']
-
-# %% ../nbs/02_synthetic.ipynb #0cfc6738
-AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 15, 16, 17, 20, 23, 25, 26)  # the FACS action units the renderer animates
-AU_NAMES = {1: 'inner brow raiser', 2: 'outer brow raiser', 4: 'brow lowerer', 5: 'upper lid raiser',
-            6: 'cheek raiser', 7: 'lid tightener', 9: 'nose wrinkler', 10: 'upper lip raiser',
-            12: 'lip corner puller', 15: 'lip corner depressor', 16: 'lower lip depressor', 17: 'chin raiser',
-            20: 'lip stretcher', 23: 'lip tightener', 25: 'lips part', 26: 'jaw drop'}
-HAIR_STYLES = ('short', 'long', 'fringe', 'receding')
-
-def sample_identity(seed: int, subject: int) -> dict:
-    "Shape, appearance and behaviour parameters of `subject` (0-based), drawn from `(seed, subject)` alone."
-    r = np.random.default_rng([seed, subject, 0])
-    u, logu = r.uniform, lambda a, b: float(np.exp(r.uniform(np.log(a), np.log(b))))
-    melanin = logu(0.25, 3.0)  # epidermal melanin: light (0.25) to dark (3) skin
-    dark = min(melanin / 1.5, 1.)
-    return dict(
-        face_w=u(0.92, 1.06), face_h=u(0.92, 1.08), jaw_ex=u(0.65, 1.25),  # half-width, lower-face length, jaw squareness
-        eye_dx=u(0.39, 0.45), eye_w=u(0.34, 0.41), eye_h=u(0.11, 0.16), eye_tilt=u(-0.05, 0.10),
-        brow_v=u(-0.35, -0.26), brow_arch=u(0.02, 0.07), brow_thick=u(0.05, 0.10), brow_inner=u(0.09, 0.13),
-        nose_len=u(0.42, 0.54), nose_w=u(0.18, 0.25), mouth_gap=u(0.26, 0.34), mouth_w=u(0.30, 0.40),
-        lip_up=u(0.05, 0.085), lip_lo=u(0.07, 0.11),
-        rest_corner=u(-0.025, 0.025), rest_brow=u(-0.025, 0.025), age=u(0., 1.),  # resting face, fold depth at rest
-        melanin=melanin, haemoglobin=u(0.2, 0.5), freckles=u(0., 1.) ** 3 * (melanin < 1), blush=u(0., 0.5),
-        hair_style=int(r.integers(len(HAIR_STYLES))), hairline=u(-1.02, -0.82), hair_volume=u(0.04, 0.16),
-        hair_eu=max(logu(0.3, 9.0), 5 * dark), hair_pheo=float(r.uniform() < 0.12) * u(0.8, 2.0),
-        brow_density=u(0.55, 0.95), iris_mel=max(logu(0.15, 5.0), 3 * dark),
-        glasses=float(r.uniform() < 0.25), glasses_nir_bright=float(r.uniform() < 0.5),  # frame dark or bright at 850 nm
-        glasses_vis=u(0.03, 0.25), glasses_shape=u(0.85, 1.15),
-        expressiveness=u(0.35, 1.0), au_gain=r.lognormal(0., 0.25, len(AUS)),
-        rest_aus=r.uniform(0, 1, len(AUS)) ** 2 * 0.25)  # the resting face: weak, permanent action units
-
-# %% ../nbs/02_synthetic.ipynb #ccaa3b5a
-JAW_TOP, CHIN = 0.0, 1.40  # v of landmark 0 (ear level) and of the chin (landmark 8) for an average face
-
-def _stack(dicts: Sequence[dict]) -> dict:
-    "Stack a list of same-keyed dicts of numbers/arrays into one dict of arrays with a leading batch axis."
-    return {k: np.stack([np.asarray(d[k], dtype=np.float64) for d in dicts]) for k in dicts[0]}
-
-def neutral_landmarks(idn: dict) -> np.ndarray:
-    "The 68 iBUG points `(B, 68, 2)` of the neutral faces of stacked identities, in the face frame."
-    g = lambda k: idn[k][:, None]
-    B = len(idn['face_w'])
-    P = np.zeros((B, N_LANDMARKS, 2))
-    t = np.linspace(0, 1, 17); c = np.cos(np.pi * t)
-    P[:, :17, 0] = -g('face_w') * np.sign(c) * np.abs(c) ** g('jaw_ex')  # jaw, super-ellipse through the chin
-    P[:, :17, 1] = JAW_TOP + (CHIN * g('face_h') - JAW_TOP) * np.sin(np.pi * t)
-    outer, k = g('eye_dx') + 0.5 * g('eye_w') + 0.06, np.linspace(0, 1, 5)  # brows, outer (17) to inner (21) end
-    bu = -(outer + (g('brow_inner') - outer) * k)
-    bv = g('brow_v') - g('brow_arch') * np.array([0.45, 0.9, 1.0, 0.8, 0.5]) + g('rest_brow') * np.array([0, 0, .3, .7, 1])
-    P[:, 17:22, 0], P[:, 17:22, 1] = bu, bv
-    P[:, 22:27, 0], P[:, 22:27, 1] = -bu[:, ::-1], bv[:, ::-1]
-    P[:, 27:31, 1] = g('nose_len') * np.array([-0.08, 0.3, 0.65, 1.0])  # nose bridge, root to tip; u = 0
-    P[:, 31:36, 0] = g('nose_w') * np.array([-1, -0.5, 0, 0.5, 1])  # nostrils
-    P[:, 31:36, 1] = g('nose_len') + np.array([0.06, 0.1, 0.12, 0.1, 0.06])
-    w, h, tilt = g('eye_w'), g('eye_h'), g('eye_tilt')  # eyes: corners, two upper-lid, two lower-lid points
-    eu = np.array([-.5, -1 / 6, 1 / 6, .5, 1 / 6, -1 / 6]) * w
-    ev = np.array([0, -.5, -.5, 0, .4, .4]) * h
-    P[:, 36:42, 0], P[:, 36:42, 1] = -g('eye_dx') + eu, ev + tilt * eu  # right eye: 36 outer ... 39 inner
-    P[:, 42:48, 0], P[:, 42:48, 1] = g('eye_dx') + eu, ev - tilt * eu  # left eye: 42 inner ... 45 outer
-    mw, ut, lt = g('mouth_w'), g('lip_up'), g('lip_lo')
-    mv = g('nose_len') + g('mouth_gap')
-    P[:, 48:60, 0] = mw * np.array([-1, -.6, -.25, 0, .25, .6, 1, .6, .25, 0, -.25, -.6])  # outer lips
-    P[:, 48:60, 1] = mv + np.array([0, -.75, -1, -.82, -1, -.75, 0, 0, 0, 0, 0, 0]) * ut \
-                        + np.array([0, 0, 0, 0, 0, 0, 0, .8, 1, 1.02, 1, .8]) * lt
-    P[:, 60:68, 0] = mw * np.array([-.82, -.35, 0, .35, .82, .35, 0, -.35])  # inner lips, closed
-    P[:, 60:68, 1] = mv
-    corner = g('rest_corner') * np.array([1, .4, 0, 0, 0, .4, 1, .4, 0, 0, 0, .4, 1, .3, 0, .3, 1, .3, 0, .3])
-    P[:, 48:68, 1] += corner  # the resting mouth corners
-    return P
-
-# %% ../nbs/02_synthetic.ipynb #995f1869
-_AU_LEFT_HALF = {  # AU -> {landmark on the image's left half or midline: (du, dv) at intensity 1}
-    1: {21: (0, -.12), 20: (0, -.08), 19: (0, -.045), 18: (0, -.02), 17: (0, -.005)},
-    2: {17: (0, -.12), 18: (0, -.10), 19: (0, -.07), 20: (0, -.035), 21: (0, -.01)},
-    4: {21: (.05, .09), 20: (.03, .08), 19: (.015, .06), 18: (0, .045), 17: (0, .03), 37: (0, .02), 38: (0, .025)},
-    5: {37: (0, -.045), 38: (0, -.045), 36: (0, -.005), 39: (0, -.005), 19: (0, -.01)},
-    6: {40: (0, -.03), 41: (0, -.035), 36: (0, -.01), 37: (0, .008), 38: (0, .008), 48: (0, -.01)},
-    7: {40: (0, -.035), 41: (0, -.03), 37: (0, .015), 38: (0, .015)},
-    9: {31: (-.02, -.05), 32: (0, -.045), 33: (0, -.04), 30: (0, -.02), 29: (0, -.01), 21: (.02, .05), 20: (.01, .03),
-        49: (0, -.03), 50: (0, -.035), 51: (0, -.035), 61: (0, -.03), 62: (0, -.03), 40: (0, -.02), 41: (0, -.02)},
-    10: {49: (0, -.05), 50: (0, -.065), 51: (0, -.06), 61: (0, -.055), 62: (0, -.06), 31: (0, -.015), 32: (0, -.02),
-         33: (0, -.02), 48: (0, -.02), 60: (0, -.02)},
-    12: {48: (-.07, -.075), 60: (-.065, -.07), 49: (-.035, -.04), 59: (-.035, -.03), 61: (-.025, -.025),
-         67: (-.025, -.02), 50: (-.01, -.015), 58: (-.01, -.01)},
-    15: {48: (.015, .07), 60: (.015, .06), 49: (0, .025), 59: (0, .035), 61: (0, .02), 67: (0, .025), 58: (0, .01)},
-    16: {57: (0, .055), 58: (0, .05), 59: (0, .03), 66: (0, .05), 67: (0, .04)},
-    17: {57: (0, -.035), 58: (0, -.03), 59: (0, -.015), 66: (0, -.02), 67: (0, -.015), 8: (0, -.03), 7: (0, -.02),
-         6: (0, -.01)},
-    20: {48: (-.07, .02), 60: (-.065, .015), 49: (-.035, .01), 59: (-.035, 0), 61: (-.025, .005), 67: (-.025, 0),
-         50: (0, .01), 51: (0, .012), 58: (0, -.005), 57: (0, -.008)},
-    23: {48: (.03, 0), 60: (.025, 0), 49: (.01, .02), 50: (0, .025), 51: (0, .025), 59: (.01, -.02), 58: (0, -.025),
-         57: (0, -.025)},
-    25: {66: (0, .035), 67: (0, .03), 62: (0, -.012), 61: (0, -.01), 57: (0, .02), 58: (0, .018), 59: (0, .012)},
-    26: {57: (0, .13), 58: (0, .12), 59: (0, .07), 66: (0, .14), 67: (0, .11), 48: (.005, .045), 60: (.005, .05),
-         61: (0, -.01), 62: (0, -.012), 8: (0, .14), 7: (.005, .13), 6: (.015, .11), 5: (.02, .08), 4: (.02, .05),
-         3: (.01, .025), 2: (0, .01)}}
-
-def _au_fields() -> np.ndarray:
-    "Displacement fields `(len(AUS), 68, 2)` of the action units, mirrored from their left-half definitions."
-    fields = np.zeros((len(AUS), N_LANDMARKS, 2))
-    for a, au in enumerate(AUS):
-        for i, (du, dv) in _AU_LEFT_HALF[au].items():
-            fields[a, i] = du, dv
-            fields[a, LANDMARK_MIRROR[i]] = -du if LANDMARK_MIRROR[i] != i else du, dv
-    return fields
-
-AU_FIELDS = _au_fields()
-
-PROTOTYPES = {  # EMFACS prototypes: expression -> {AU: weight at peak}
-    'anger': {4: 1.0, 5: 0.4, 7: 0.8, 23: 0.8, 17: 0.3},
-    'disgust': {9: 1.0, 10: 0.6, 15: 0.5, 16: 0.4, 4: 0.4, 17: 0.3},
-    'fear': {1: 0.9, 2: 0.6, 4: 0.5, 5: 0.9, 7: 0.3, 20: 0.8, 25: 0.8, 26: 0.4},
-    'happiness': {6: 0.9, 12: 1.0, 25: 0.5},
-    'sadness': {1: 0.9, 4: 0.6, 15: 0.9, 17: 0.6},
-    'surprise': {1: 1.0, 2: 1.0, 5: 0.9, 26: 1.0, 25: 0.6},
-    'neutral': {}}
-
-def au_activations(expression: str, intensity: float, gains=None) -> np.ndarray:
-    "AU activations `(len(AUS),)` of `expression` at `intensity` in [0, 1], times the subject's per-AU `gains`."
-    if expression not in PROTOTYPES: raise ValueError(f"unknown expression {expression!r}; expected one of {list(PROTOTYPES)}")
-    a = np.array([PROTOTYPES[expression].get(au, 0.) for au in AUS]) * intensity
-    return np.clip(a * (1. if gains is None else np.asarray(gains)), 0, 1.3)
-
-def face_aus(identity: dict, expression: str, intensity: float, gains=None) -> np.ndarray:
-    "AU activations of a face: its resting action units plus `expression` at `intensity` with `gains` (default the identity's)."
-    gains = identity['au_gain'] if gains is None else gains
-    return np.clip(identity['rest_aus'] + au_activations(expression, intensity, gains), 0, 1.3)
-
-def expressive_landmarks(idn: dict, aus: np.ndarray) -> np.ndarray:
-    "The 68 points `(B, 68, 2)` in the face frame of stacked identities showing AU activations `aus` `(B, len(AUS))`."
-    P = neutral_landmarks(idn) + np.einsum('ba,aij->bij', aus, AU_FIELDS)
-    for up, lo in [(61, 67), (62, 66), (63, 65)]:  # lips may press together, never through each other
-        P[:, lo, 1] = np.maximum(P[:, lo, 1], P[:, up, 1])
-    return P
-
-# %% ../nbs/02_synthetic.ipynb #d7e45a98
-_YAW_CENTRE = 0.45  # depth of the vertical axis the yaw proxy turns about
-
-def _yaw_depth_v(v, xp=np):
-    "The factors of `_yaw_depth` that depend on `v` alone: head and nose."
-    return 0.5 * xp.exp(-(v - 0.35) ** 2 / 2.42), 0.2 * xp.exp(-(v - 0.42) ** 2 / 0.157)
-
-def _yaw_depth(u, v, xp=np, factors=None):
-    "Smooth depth of the head-and-nose surface at face-frame `(u, v)` used by the yaw proxy (numpy or torch)."
-    head, nose = _yaw_depth_v(v, xp) if factors is None else factors
-    return head * xp.exp(-u * u / 1.125) + nose * xp.exp(-u * u / 0.0128)
-
-def to_image(P: np.ndarray, pose: dict) -> np.ndarray:
-    "Map face-frame points `(B, K, 2)` to pixels with stacked poses (`roll`, `yaw` in radians, `scale` px/unit, `cx`, `cy` px)."
-    g = lambda k: pose[k][:, None]
-    u, v = P[..., 0], P[..., 1]
-    x = u * np.cos(g('yaw')) + (_yaw_depth(u, v) - _YAW_CENTRE) * np.sin(g('yaw'))
-    cr, sr = np.cos(g('roll')), np.sin(g('roll'))
-    return np.stack([g('cx') + g('scale') * (cr * x - sr * v), g('cy') + g('scale') * (sr * x + cr * v)], -1)
-
-def to_face(x: torch.Tensor, y: torch.Tensor, pose: dict, n_iter: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    "Face-frame `(u, v)` of pixel coordinates `x, y` `(B, ...)`: the inverse of `to_image` (fixed-point iteration for the yaw)."
-    g = lambda k: pose[k].view(-1, *[1] * (x.dim() - 1))
-    dx, dy = (x - g('cx')) / g('scale'), (y - g('cy')) / g('scale')
-    cr, sr = torch.cos(g('roll')), torch.sin(g('roll'))
-    xs, v = cr * dx + sr * dy, -sr * dx + cr * dy
-    cy_, sy_ = torch.cos(g('yaw')), torch.sin(g('yaw'))
-    u = xs / cy_
-    if not sy_.any(): return u, v
-    factors = _yaw_depth_v(v, torch)  # v is known: only u is iterated
-    for _ in range(n_iter): u = (xs - (_yaw_depth(u, v, torch, factors) - _YAW_CENTRE) * sy_) / cy_
-    return u, v
-
-def default_pose(idn: dict, size: int) -> dict:
-    "The framing pose of stacked identities at `size` px: eyes level, at `FRAMING`'s height and distance."
-    B = len(idn['eye_dx'])
-    return {'roll': np.zeros(B), 'yaw': np.zeros(B), 'scale': FRAMING['eye_distance'] * size / (2 * idn['eye_dx']),
-            'cx': np.full(B, size / 2 - 0.5), 'cy': np.full(B, FRAMING['eye_y'] * size - 0.5)}
-
-# %% ../nbs/02_synthetic.ipynb #8e8118a6
-ILLUMINATION_LIGHT = {  # visible light level (relative), ambient fraction, camera gain, tint, NIR ambient share
-    'strong': dict(level=1.0, ambient=0.3, gain=1.0, tint=(1.0, 1.0, 1.0), nir_ambient=0.15),
-    'weak': dict(level=0.18, ambient=0.5, gain=1.6, tint=(1.0, 0.93, 0.82), nir_ambient=0.05),
-    'dark': dict(level=0.022, ambient=0.6, gain=2.6, tint=(1.0, 0.85, 0.68), nir_ambient=0.01)}
-
-def sample_session(seed: int, subject: int, illumination: str) -> dict:
-    "Light, background, clothes and NIR-illuminator parameters of one recording session."
-    if illumination not in ILLUMINATION_LIGHT:
-        raise ValueError(f"unknown illumination {illumination!r}; expected one of {list(ILLUMINATION_LIGHT)}")
-    r = np.random.default_rng([seed, subject, 1 + ILLUMINATIONS.index(illumination)])
-    L = ILLUMINATION_LIGHT[illumination]
-    hsv = lambda h, s, v: np.clip(v * (1 - s + s * np.clip(np.abs(((h * 6 + np.array([0, 4, 2])) % 6) - 3) - 1, 0, 1)), 0, 1)
-    return dict(illumination=ILLUMINATIONS.index(illumination),
-                light_az=r.uniform(-1.0, 1.0) * (0.5 if illumination == 'dark' else 1.), light_el=r.uniform(0.1, 0.7),
-                level=L['level'] * r.uniform(0.8, 1.2), ambient=L['ambient'], gain=L['gain'],
-                tint=np.array(L['tint']) * r.uniform(0.92, 1.08, 3), nir_ambient=L['nir_ambient'],
-                nir_power=r.uniform(0.55, 0.75), nir_vignette=r.uniform(0.5, 0.9),
-                background=hsv(r.uniform(), r.uniform(0.05, 0.35), r.uniform(0.35, 0.85)), background_nir=r.uniform(0.3, 0.8),
-                clothes=hsv(r.uniform(), r.uniform(0.2, 0.9), r.uniform(0.1, 0.8)), clothes_nir=r.uniform(0.15, 0.85),
-                texture_seed=int(r.integers(2**31)))
-
-def _smoothstep(x): x = np.clip(x, 0, 1); return x * x * (3 - 2 * x)
-
-def sequence_scenes(seed: int, subject: int, expression: str, illumination: str = 'strong', frames=None,
-                    sequence_length: int = 10, misalign: float = 0.) -> list[dict]:
-    "Scenes of the `frames` (default all) of one neutral-to-peak sequence; `misalign`: NIR-vs-VIS misregistration std in px at 64x64."
-    if expression not in EXPRESSIONS: raise ValueError(f"unknown expression {expression!r}; expected one of {EXPRESSIONS}")
-    idn, ses = sample_identity(seed, subject), sample_session(seed, subject, illumination)
-    r = np.random.default_rng([seed, subject, 10 + ILLUMINATIONS.index(illumination), EXPRESSIONS.index(expression)])
-    peak = min(idn['expressiveness'] * r.uniform(0.85, 1.15), 1.)
-    gains = idn['au_gain'] * r.lognormal(0, 0.1, len(AUS))
-    base = np.array([r.normal(0, 0.035), r.normal(0, 0.06), r.normal(1, 0.03), r.normal(0, 0.012), r.normal(0, 0.012)])
-    drift = np.array([r.normal(0, 0.01), r.normal(0, 0.02), r.normal(0, 0.01), r.normal(0, 0.005), r.normal(0, 0.005)])
-    gaze = r.normal(0, 0.25, 2)
-    frames = range(sequence_length) if frames is None else frames
-    scenes = []
-    for f in frames:
-        if not 0 <= f < sequence_length: raise ValueError(f"frame {f} outside a sequence of {sequence_length} frames")
-        rf = np.random.default_rng([seed, subject, 10 + ILLUMINATIONS.index(illumination), EXPRESSIONS.index(expression), 1 + f])
-        pos = f / max(sequence_length - 1, 1)
-        intensity = peak * _smoothstep(pos)
-        p = base + drift * pos + rf.normal(0, 1, 5) * [0.004, 0.006, 0.003, 0.002, 0.002]
-        scenes.append(dict(
-            seed=seed, subject=subject, identity=idn, session=ses, expression=expression, frame=f, intensity=intensity,
-            aus=face_aus(idn, expression, intensity, gains) + rf.normal(0, 0.02, len(AUS)).clip(0),
-            pose=dict(roll=p[0], yaw=np.clip(p[1], -0.15, 0.15), scale=p[2], shift_x=p[3], shift_y=p[4]),
-            gaze=gaze + rf.normal(0, 0.05, 2),
-            misalign=dict(dx=rf.normal(0, misalign), dy=rf.normal(0, misalign), rot=rf.normal(0, misalign * 0.01),
-                          scale=rf.normal(0, misalign * 0.004)),
-            noise_seed=int(rf.integers(2**63))))
-    return scenes
-
-def make_scene(seed: int = 0, subject: int = 0, expression: str = 'neutral', intensity: float = 0.,
-               illumination: str = 'strong', pose: dict | None = None, misalign: float = 0.) -> dict:
-    "One scene with a chosen expression and intensity (`expression` may be 'neutral'), framed pose unless `pose` given."
-    s = sequence_scenes(seed, subject, 'happiness', illumination, [0], misalign=misalign)[0]
-    idn = s['identity']
-    return {**s, 'expression': expression, 'intensity': intensity, 'aus': face_aus(idn, expression, intensity),
-            'pose': pose or dict(roll=0., yaw=0., scale=1., shift_x=0., shift_y=0.)}
-
-# %% ../nbs/02_synthetic.ipynb #d572dde0
-BANDS = ('R', 'G', 'B', 'NIR')
-MU_MELANIN = np.array([0.40, 0.57, 1.0, 0.13])  # eumelanin absorption, ~(lambda / 465 nm)^-3.3 (Jacques 2013)
-MU_PHEOMELANIN = np.array([0.15, 0.60, 1.0, 0.02])  # pheomelanin (red hair)
-MU_HAEMOGLOBIN = np.array([0.10, 1.0, 0.70, 0.02])  # oxy-haemoglobin: Soret and Q bands, transparent in the red and NIR
-SKIN_BASE = np.array([0.82, 0.74, 0.62, 0.85])  # dermal scattering, with the yellow of carotene and bilirubin
-MATERIALS = ('background', 'clothes', 'hair', 'skin', 'lips', 'mouth', 'teeth', 'sclera', 'iris', 'pupil', 'brows', 'glasses')
-FIXED_ALBEDO = {'sclera': (0.75, 0.72, 0.68, 0.60), 'teeth': (0.78, 0.74, 0.60, 0.75), 'pupil': (0.02, 0.02, 0.02, 0.03),
-                'mouth': (0.12, 0.04, 0.04, 0.10)}
-
-def beer_lambert(base, melanin=0., haemoglobin=0., pheomelanin=0.) -> np.ndarray:
-    "Reflectance in `BANDS` of a layer with the given absorber concentrations over a scattering `base`."
-    m, h, p = (np.asarray(c, dtype=np.float64)[..., None] for c in (melanin, haemoglobin, pheomelanin))
-    return np.asarray(base) * np.exp(-(MU_MELANIN * m + MU_HAEMOGLOBIN * h + MU_PHEOMELANIN * p))
-
-def skin_albedo(melanin, haemoglobin) -> np.ndarray: return beer_lambert(SKIN_BASE, melanin, haemoglobin)
-def lip_albedo(melanin, haemoglobin) -> np.ndarray: return beer_lambert(SKIN_BASE, 0.8 * melanin, haemoglobin + 1.2)
-def hair_albedo(eumelanin, pheomelanin=0.) -> np.ndarray: return beer_lambert(0.75, eumelanin, 0., pheomelanin)
-def iris_albedo(melanin) -> np.ndarray:
-    "Iris stroma: melanin over a scattering base, plus the Tyndall blue of light irises."
-    m = np.asarray(melanin, dtype=np.float64)[..., None]
-    return beer_lambert(0.45, melanin) + np.array([0.02, 0.06, 0.16, 0.]) * np.exp(-0.4 * m)
-
-# %% ../nbs/02_synthetic.ipynb #6f5e2ca2
-_TEX_U, _TEX_V0, _TEX_V = 1.7, 0.2, 2.1  # the texture grid covers u in [-1.7, 1.7], v in [-1.9, 2.3]
-
-def _gaussian_kernel(sigma: float) -> torch.Tensor:
-    r = max(int(math.ceil(2.5 * sigma)), 1)
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
-    return k / k.sum()
-
-def gaussian_blur(x: torch.Tensor, sigma_x: float, sigma_y: float | None = None) -> torch.Tensor:
-    "Separable Gaussian blur of an NCHW tensor, with reflected borders (`sigma` in pixels; 0 leaves the axis alone)."
-    sigma_y = sigma_x if sigma_y is None else sigma_y
-    C = x.shape[1]
-    for sigma, dim in ((sigma_x, 3), (sigma_y, 2)):
-        if sigma <= 0: continue
-        k = _gaussian_kernel(sigma).to(x)
-        r = len(k) // 2
-        shape = (1, 1, 1, len(k)) if dim == 3 else (1, 1, len(k), 1)
-        pad = (r, r, 0, 0) if dim == 3 else (0, 0, r, r)
-        x = F.conv2d(F.pad(x, pad, mode='reflect' if x.shape[dim] > r else 'replicate'), k.view(shape).expand(C, -1, -1, -1), groups=C)
-    return x
-
-@lru_cache(maxsize=512)
-def subject_textures(seed: int, subject: int, res: int = 64) -> torch.Tensor:
-    "Texture fields `(4, res, res)` of a subject over the face frame: freckles, blood mottling, skin relief, hair strands."
-    n = torch.from_numpy(np.random.default_rng([seed, subject, 99]).standard_normal((1, 4, res, res)).astype(np.float32))
-    unit = lambda t: (t - t.mean()) / t.std()
-    freckle = (unit(gaussian_blur(n[:, :1], 0.7)) - 1.6).clamp(min=0)
-    mottle = unit(gaussian_blur(n[:, 1:2], 4.))
-    relief = unit(gaussian_blur(n[:, 2:3], 0.6))
-    strands = unit(gaussian_blur(n[:, 3:4], 0.35, 5.))
-    return torch.cat([freckle, mottle, relief, strands], 1)[0]
-
-# %% ../nbs/02_synthetic.ipynb #df28bc8e
-def _interp(xq: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "Piecewise-linear `f(xq)` through `(xp, fp)` `(B, K)` (xp increasing) at `xq` `(B, N)`, and its slope; linear beyond the ends."
-    i = torch.searchsorted(xp, xq).clamp(1, xp.shape[1] - 1)
-    x0, x1, f0, f1 = xp.gather(1, i - 1), xp.gather(1, i), fp.gather(1, i - 1), fp.gather(1, i)
-    k = (f1 - f0) / (x1 - x0).clamp(min=1e-6)
-    return f0 + k * (xq - x0), k
-
-def between(x: torch.Tensor, y: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
-    "Pixel coverage `(B, N)` of the region between an `upper` and a `lower` curve `(B, K, 2)` (px, sorted by x, same end points)."
-    fu, ku = _interp(x, upper[..., 0].contiguous(), upper[..., 1].contiguous())
-    fl, kl = _interp(x, lower[..., 0].contiguous(), lower[..., 1].contiguous())
-    du = (fu - y) * torch.rsqrt(1 + ku * ku)  # < 0 below the upper curve
-    dl = (y - fl) * torch.rsqrt(1 + kl * kl)  # < 0 above the lower curve
-    cov_y = ((-dl).clamp(max=0.5) - du.clamp(min=-0.5)).clamp(0, 1)  # overlap of [y - 1/2, y + 1/2] with the region
-    xl = torch.minimum(upper[:, 0, 0], lower[:, 0, 0])[:, None]
-    xr = torch.maximum(upper[:, -1, 0], lower[:, -1, 0])[:, None]
-    return cov_y * (0.5 - torch.maximum(xl - x, x - xr)).clamp(0, 1)
-
-def ellipse(u, v, cu, cv, au, av, scale) -> torch.Tensor:
-    "Approximate pixel coverage of the face-frame ellipse centred `(cu, cv)` with half-axes `(au, av)`; `scale` px per unit."
-    r = torch.sqrt(((u - cu) / au) ** 2 + ((v - cv) / av) ** 2 + 1e-12)
-    return (0.5 - (r - 1) * torch.minimum(torch.as_tensor(au), torch.as_tensor(av)) * scale).clamp(0, 1)
-
-def grooves(x, y, a, b, depth, w) -> torch.Tensor:
-    "Sum of grooves `depth * (1 - d^2 / 9w^2)^2` along segments `a`-`b` `(B, S, 2)`, `d` the distance (px) from pixels `(B, N)`."
-    g = torch.zeros_like(x)
-    for s in range(a.shape[1]):  # one segment at a time: the (B, N) temporaries stay in cache
-        ax, ay = a[:, s, 0, None], a[:, s, 1, None]
-        ex, ey = b[:, s, 0, None] - ax, b[:, s, 1, None] - ay
-        wx, wy = x - ax, y - ay
-        h = ((wx * ex + wy * ey) / (ex * ex + ey * ey).clamp(min=1e-9)).clamp_(0, 1)
-        wx.sub_(ex * h); wy.sub_(ey * h)
-        d2 = wx.mul_(wx).add_(wy.mul_(wy))
-        g.add_(depth[:, s, None] * d2.div_(-9 * w * w).add_(1).clamp_(min=0).pow_(2))
-    return g
-
-def segment_distance(x, y, a, b) -> torch.Tensor:
-    "Distance (px) from pixels `(B, N)` to the segments `a`-`b` `(B, S, 2)`: `(B, S, N)`."
-    ax, ay = a[..., 0, None], a[..., 1, None]
-    ex, ey = b[..., 0, None] - ax, b[..., 1, None] - ay
-    wx, wy = x[:, None] - ax, y[:, None] - ay
-    h = ((wx * ex + wy * ey) / (ex * ex + ey * ey).clamp(min=1e-9)).clamp(0, 1)
-    return torch.hypot(wx - ex * h, wy - ey * h)
-
-# %% ../nbs/02_synthetic.ipynb #94668110
-def _au(aus, n): return aus[:, AUS.index(n)]
-
-def folds(P: np.ndarray, idn: dict, aus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Fold segments `(B, S, 2)` x2 (face frame) and their depths `(B, S)` (face units) for landmarks `P` and AU activations."
-    A, age = lambda n: _au(aus, n), idn['age']
-    a, b, d = [], [], []
-    def add(p, q, depth): a.append(p); b.append(q); d.append(np.clip(depth, 0, None))
-    for s in (1, -1):  # the image's left half, then its mirror image
-        m = (lambda i: i) if s == 1 else (lambda i: LANDMARK_MIRROR[i])
-        o = lambda du, dv: np.array([-s * du, dv])  # offsets written for the image's left half (u < 0)
-        mid = (P[:, m(31)] + P[:, m(48)]) / 2 + o(0.08, 0)
-        nasolabial = 0.005 + 0.008 * age + 0.02 * A(12) + 0.016 * A(6) + 0.014 * A(9) + 0.014 * A(10) + 0.006 * A(20)
-        add(P[:, m(31)] + o(0.05, -0.03), mid, nasolabial); add(mid, P[:, m(48)] + o(0.07, 0.10), nasolabial)
-        crow = 0.018 * A(6) + 0.004 * age
-        add(P[:, m(36)] + o(0.04, -0.01), P[:, m(36)] + o(0.15, -0.05), crow)
-        add(P[:, m(36)] + o(0.04, 0.01), P[:, m(36)] + o(0.15, 0.06), crow)
-        add(P[:, m(41)] + o(0.02, 0.055), P[:, m(40)] + o(-0.03, 0.055), 0.003 + 0.004 * age + 0.012 * A(6) + 0.01 * A(7))
-        add(P[:, m(37)] + o(0.05, -0.045), P[:, m(38)] + o(-0.04, -0.045), 0.008 * (1 - A(5)) + 0.004 * A(7))  # lid crease
-        glabella = (P[:, m(21)] + P[:, m(22)]) / 2
-        add(glabella + o(0.05, -0.03), glabella + o(0.05, 0.12), 0.02 * A(4) + 0.004 * age + 0.008 * A(9))
-        add(P[:, m(28)] + o(0.035, 0), P[:, m(29)] + o(0.09, -0.03), 0.018 * A(9))  # nose wrinkle
-        add(P[:, m(48)] + o(0.03, -0.05), P[:, m(48)] + o(0.03, 0.06), 0.004 * age + 0.01 * A(12) + 0.012 * A(15) + 0.008 * A(20))
-    brow_v = P[:, 17:27, 1].mean(1)
-    for j in range(3):  # forehead lines
-        v = brow_v - 0.22 - 0.12 * j
-        add(np.stack([-0.5 + 0.05 * j + 0 * v, v], -1), np.stack([0.5 - 0.05 * j + 0 * v, v], -1),
-            0.0025 + 0.005 * age + 0.012 * A(1) + 0.012 * A(2))
-    add(P[:, 27] + [-0.07, -0.01], P[:, 27] + [0.07, -0.01], 0.014 * A(9) + 0.006 * A(4))  # nasal root
-    add(P[:, 58] + [-0.02, 0.09], P[:, 56] + [0.02, 0.09], 0.006 + 0.016 * A(17) + 0.008 * A(15))  # mentolabial sulcus
-    return np.stack(a, 1), np.stack(b, 1), np.stack(d, 1)
-
-# %% ../nbs/02_synthetic.ipynb #13b0c276
-_FOREHEAD = np.array([[-0.995, -0.35], [-0.96, -0.7], [-0.82, -1.0], [-0.55, -1.2], [-0.25, -1.29], [0., -1.31],
-                      [0.25, -1.29], [0.55, -1.2], [0.82, -1.0], [0.96, -0.7], [0.995, -0.35]])  # u in face widths
-
-def scene_geometry(scenes: Sequence[dict], size: int) -> dict:
-    "Identities, AUs, poses (px) and the points of a batch of scenes: landmarks, forehead arc, folds, nostrils (px)."
-    idn, aus = _stack([s['identity'] for s in scenes]), np.stack([s['aus'] for s in scenes])
-    P = expressive_landmarks(idn, aus)
-    rel, pose = _stack([s['pose'] for s in scenes]), default_pose(idn, size)
-    pose.update(roll=pose['roll'] + rel['roll'], yaw=rel['yaw'], scale=pose['scale'] * rel['scale'],
-                cx=pose['cx'] + rel['shift_x'] * size, cy=pose['cy'] + rel['shift_y'] * size)
-    fa, fb, fd = folds(P, idn, aus)
-    forehead = _FOREHEAD[None] * np.stack([idn['face_w'], np.ones(len(scenes))], -1)[:, None]
-    pts = to_image(np.concatenate([P, forehead, fa, fb, P[:, [32, 34]] + [0, -0.02]], 1), pose)
-    S = fa.shape[1]
-    return dict(idn=idn, aus=aus, P=P, pose=pose, landmarks=pts[:, :68], forehead=pts[:, 68:79],
-                fold_a=pts[:, 79:79 + S], fold_b=pts[:, 79 + S:79 + 2 * S], fold_depth=fd, nostrils=pts[:, -2:])
-
-def _misregistration(scenes: Sequence[dict], size: int) -> tuple[np.ndarray, np.ndarray]:
-    "Per-scene similarity `(A (B,2,2), t (B,2))` taking VIS pixels to NIR pixels about the image centre."
-    m = _stack([s['misalign'] for s in scenes])
-    c, sn = np.cos(m['rot']) * (1 + m['scale']), np.sin(m['rot']) * (1 + m['scale'])
-    return np.stack([np.stack([c, -sn], -1), np.stack([sn, c], -1)], -2), np.stack([m['dx'], m['dy']], -1) * size / 64
-
-def landmarks_of(scenes: Sequence[dict], size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    "The 68 landmarks `(B, 68, 2)` in pixels of the VIS and of the NIR image of each scene (no rendering)."
-    L = scene_geometry(scenes, size)['landmarks']
-    A, t = _misregistration(scenes, size)
-    c = (size - 1) / 2
-    return L, np.einsum('bij,bkj->bki', A, L - c) + c + t[:, None]
-
-# %% ../nbs/02_synthetic.ipynb #f87cb757
-_KS = {'background': 0., 'clothes': 0.02, 'hair': 0.05, 'skin': 0.06, 'lips': 0.06, 'mouth': 0., 'teeth': 0.2,
-       'sclera': 0.15, 'iris': 0.15, 'pupil': 0.15, 'brows': 0.02, 'glasses': 0.25}  # specular strength per material
-
-class _Canvas:
-    "Back-to-front compositing of reflectance `(B, 4, H, W)`, specular strength and material labels."
-    def __init__(self, B, H):
-        self.A, self.ks = torch.zeros(B, 4, H, H), torch.zeros(B, 1, H, H)
-        self.label = torch.zeros(B, H, H, dtype=torch.uint8)
-    def over(self, name: str, alpha: torch.Tensor, albedo: torch.Tensor):
-        "Paint material `name` with coverage `alpha` `(B, H, W)` and reflectance `albedo` `(B, 4, 1|H, 1|W)`."
-        a = alpha[:, None]
-        self.A += a * (albedo - self.A)
-        self.ks += a * (_KS[name] - self.ks)
-        self.label[alpha > 0.5] = MATERIALS.index(name)
-
-def _tex(scenes, u, v) -> torch.Tensor:
-    "The subjects' texture fields sampled at face-frame coordinates `(B, H, W)`: `(B, 4, H, W)`."
-    T = torch.stack([subject_textures(s['seed'], s['subject']) for s in scenes])
-    return F.grid_sample(T, torch.stack([u / _TEX_U, (v - _TEX_V0) / _TEX_V], -1), align_corners=False, padding_mode='border')
-
-def _background_tex(scenes, H) -> torch.Tensor:
-    "A smooth per-session pattern of the background (walls, furniture), `(B, 1, H, W)` around 0."
-    n = np.stack([np.random.default_rng(s['session']['texture_seed']).standard_normal((1, 5, 5)) for s in scenes])
-    return F.interpolate(torch.from_numpy(n).float(), size=(H, H), mode='bicubic', align_corners=True)
-
-def _disc(x, y, c, r):
-    "Pixel coverage of discs with centres `c` `(B, 2)` and radii `r` `(B,)` (px), `x, y` `(B, H, W)`."
-    d = torch.sqrt((x - c[:, 0, None, None]) ** 2 + (y - c[:, 1, None, None]) ** 2)
-    return (0.5 - d + r[:, None, None]).clamp(0, 1)
-
-def _spot(x, y, c, sigma):
-    "A Gaussian spot of std `sigma` (px) at centres `c` `(B, 2)`."
-    return torch.exp(-((x - c[:, 0, None, None]) ** 2 + (y - c[:, 1, None, None]) ** 2) / (2 * sigma ** 2))
-
-# %% ../nbs/02_synthetic.ipynb #227aac48
-class _Frame:
-    "What every painter of a batch needs: pixel grids (px and face frame), per-image parameters, landmarks, textures."
-    def __init__(self, scenes, geo, H, u, v, X, Y, tex):
-        self.scenes, self.B, self.H, self.u, self.v, self.X, self.Y, self.geo = scenes, len(scenes), H, u, v, X, Y, geo
-        self.x, self.y = X.reshape(self.B, -1).contiguous(), Y.reshape(self.B, -1).contiguous()
-        self.idn, self.ses = geo['idn'], _stack([s['session'] for s in scenes])
-        self.L, self.gaze = self.t(geo['landmarks']), self.t(np.stack([s['gaze'] for s in scenes]))
-        self.s, self.fw = self.c1(geo['pose']['scale']), self.c1(self.idn['face_w'])
-        self.freckle, self.mottle, self.relief, self.strands = tex.unbind(1)
-    def t(self, a) -> torch.Tensor: return torch.as_tensor(np.asarray(a), dtype=torch.float32)
-    def c1(self, a) -> torch.Tensor: return self.t(a).view(self.B, 1, 1)  # per-image scalar against (B, H, W)
-    def c4(self, a) -> torch.Tensor: return self.t(a).view(self.B, 4, 1, 1)  # per-image reflectance in the 4 bands
-    def fixed(self, name) -> torch.Tensor: return self.c4(np.tile(FIXED_ALBEDO[name], (self.B, 1)))
-    def between(self, upper, lower) -> torch.Tensor: return between(self.x, self.y, upper, lower).view(self.B, self.H, self.H)
-    def au(self, n) -> torch.Tensor: return self.c1(_au(self.geo['aus'], n))
-
-def _lift(p: torch.Tensor, dv: torch.Tensor) -> torch.Tensor:
-    "Curve points `(B, K, 2)` moved down by `dv` px (`(B, K)`, or broadcastable)."
-    dv = dv.expand(p.shape[:2])
-    return p + torch.stack([torch.zeros_like(dv), dv], -1)
-
-def _mu(m) -> torch.Tensor: return torch.as_tensor(m, dtype=torch.float32).view(1, 4, 1, 1)
-
-# %% ../nbs/02_synthetic.ipynb #b88c1543
-def _paint_background(f: _Frame, cv: _Canvas):
-    "Background (the far wall gets 1/9 of the NIR light) and clothes; unrelated VIS and NIR reflectances, as dyes have."
-    bg = 1 + 0.15 * _background_tex(f.scenes, f.H)
-    cv.over('background', torch.ones(f.B, f.H, f.H), f.c4(np.c_[f.ses['background'], f.ses['background_nir'] / 9]) * bg)
-    au_ = f.u.abs()
-    collar = 1.45 + 0.25 * (0.5 - au_).clamp(min=0) + 0.2 * (au_ - 0.5).clamp(min=0)
-    cv.over('clothes', ((f.v - collar) * f.s + 0.5).clamp(0, 1), f.c4(np.c_[f.ses['clothes'], f.ses['clothes_nir']]))
-
-def _paint_hair_back(f: _Frame, cv: _Canvas) -> tuple[torch.Tensor, torch.Tensor]:
-    "Hair behind the head (around the skull; long hair down to the shoulders); returns its reflectance and outline."
-    style, vol, au_ = f.idn['hair_style'], f.c1(f.idn['hair_volume']), f.u.abs()
-    hair = f.c4(hair_albedo(f.idn['hair_eu'], f.idn['hair_pheo'])) * (1 + 0.2 * f.strands[:, None])
-    outline = ellipse(f.u, f.v, 0., -0.3, f.fw * 1.04 + vol, 1.12 + vol, f.s)
-    back = outline * ((0.25 - f.v) * f.s + 0.5).clamp(0, 1)
-    long_back = (0.5 - torch.maximum(au_ - f.fw * 1.22 - vol, f.v - 1.9) * f.s).clamp(0, 1) * (f.v > -0.3)
-    back = torch.maximum(back, f.c1(style == HAIR_STYLES.index('long')) * long_back)
-    receding = f.c1(style == HAIR_STYLES.index('receding'))
-    cv.over('hair', back * (1 - receding * ((0.7 * f.fw - au_) * f.s + 0.5).clamp(0, 1)), hair)
-    return hair, outline
-
-def _paint_skin(f: _Frame, cv: _Canvas) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    "Neck, ears, skull and face, with melanin (freckles) and haemoglobin (mottling, blush) maps; returns them and coverages."
-    au_ = f.u.abs()
-    mel = f.c1(f.idn['melanin']) * (1 + 3 * f.c1(f.idn['freckles']) * f.freckle)
-    blush = f.c1(f.idn['blush']) * torch.exp(-((au_ - 0.5) ** 2 + (f.v - 0.45) ** 2) / 0.05)
-    hb = f.c1(f.idn['haemoglobin']) * (1 + 0.2 * f.mottle) + blush
-    skin = _mu(SKIN_BASE) * torch.exp(-(_mu(MU_MELANIN) * mel[:, None] + _mu(MU_HAEMOGLOBIN) * hb[:, None]))
-    neck = (0.5 - torch.maximum(au_ - 0.46 * f.fw, 0.6 - f.v) * f.s).clamp(0, 1)
-    cv.over('skin', neck, skin)
-    ears = torch.maximum(ellipse(f.u, f.v, -f.fw - 0.02, 0.12, 0.09, 0.21, f.s), ellipse(f.u, f.v, f.fw + 0.02, 0.12, 0.09, 0.21, f.s))
-    cv.over('skin', ears * (1 - f.c1(f.idn['hair_style'] == HAIR_STYLES.index('long'))), skin)
-    cv.over('skin', ellipse(f.u, f.v, 0., -0.3, f.fw, 1.05, f.s), skin)
-    face = f.between(torch.cat([f.L[:, :1], f.t(f.geo['forehead']), f.L[:, 16:17]], 1), f.L[:, :17])
-    cv.over('skin', face, skin)
-    return mel, hb, face, neck
-
-def _paint_hair_front(f: _Frame, cv: _Canvas, hair: torch.Tensor, outline: torch.Tensor):
-    "The hair in front of the skull, down to the style's hairline (soft, 1.5 px)."
-    style, hl, r = f.idn['hair_style'], f.c1(f.idn['hairline']), (f.u / f.fw) ** 2
-    is_ = lambda *names: f.c1(np.isin(style, [HAIR_STYLES.index(n) for n in names]))
-    line = is_('short', 'long') * (hl + 0.55 * r) + is_('fringe') * (f.c1(f.idn['brow_v']) - 0.16 + 0.25 * r * r) \
-         + is_('receding') * (hl - 0.35 + 1.1 * r)
-    cv.over('hair', outline * ((line - f.v) * f.s / 1.5 + 0.5).clamp(0, 1), hair)
-
-def _paint_brows_and_lashes(f: _Frame, cv: _Canvas) -> list[torch.Tensor]:
-    "Brows (landmarks along their upper third, tapering outwards) and the lash line of the upper lids; returns the eye openings."
-    t = (f.c1(f.idn['brow_thick']) * f.s).view(f.B, 1)
-    brow = f.c4(hair_albedo(f.idn['hair_eu'] * 1.1 + 0.8, f.idn['hair_pheo'])) * (1 + 0.25 * f.strands[:, None])
-    taper = torch.tensor([0.55, 0.75, 0.9, 1.0, 1.0])
-    for idx, tp in ((list(range(17, 22)), taper), (list(range(22, 27)), taper.flip(0))):
-        p = f.L[:, idx]
-        cov = f.between(_lift(p, -0.3 * t * tp), _lift(p, 0.7 * t * tp))
-        cv.over('brows', cov * f.c1(f.idn['brow_density']) * (0.8 + 0.2 * f.strands).clamp(0, 1), brow)
-    lash_w, lashes, openings = (0.022 * f.s.view(f.B, 1)).clamp(min=0.6), f.c4(hair_albedo(np.maximum(f.idn['hair_eu'], 3.) + 2.)), []
-    for up, lo in (([36, 37, 38, 39], [36, 41, 40, 39]), ([42, 43, 44, 45], [42, 47, 46, 45])):
-        openings.append(f.between(f.L[:, up], f.L[:, lo]))
-        cv.over('brows', 0.9 * f.between(_lift(f.L[:, up], -lash_w), f.L[:, up]), lashes)
-    return openings
-
-def _paint_eyes(f: _Frame, cv: _Canvas, openings: list[torch.Tensor]) -> tuple[list, list]:
-    "Sclera, iris (melanin, with texture from the relief field) and pupil in each eye opening; returns iris centres and radii."
-    iris = f.c4(iris_albedo(f.idn['iris_mel'])) * (1 + 0.3 * f.relief[:, None])
-    centres, radii = [], []
-    for opening, first in zip(openings, (36, 42)):
-        width = (f.L[:, first + 3] - f.L[:, first]).norm(dim=-1)
-        c = f.L[:, first:first + 6].mean(1) + f.gaze * torch.stack([0.12 * width, 0.05 * width], -1)
-        r = 0.21 * width
-        cv.over('sclera', opening, f.fixed('sclera'))
-        cv.over('iris', opening * _disc(f.X, f.Y, c, r), iris)
-        cv.over('pupil', opening * _disc(f.X, f.Y, c, 0.42 * r), f.fixed('pupil'))
-        centres.append(c); radii.append(r)
-    return centres, radii
-
-def _paint_mouth(f: _Frame, cv: _Canvas, mel: torch.Tensor, hb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "Lips (more blood, less melanin than skin), the cavity when open, teeth along the inner lip lines, nostrils."
-    lips = _mu(SKIN_BASE) * torch.exp(-(_mu(MU_MELANIN) * 0.8 * mel[:, None] + _mu(MU_HAEMOGLOBIN) * (hb[:, None] + 1.2)))
-    outer = f.between(f.L[:, 48:55], f.L[:, [48, 59, 58, 57, 56, 55, 54]])
-    cv.over('lips', outer, lips)
-    in_up, in_lo = f.L[:, 60:65], f.L[:, [60, 67, 66, 65, 64]]
-    cavity = f.between(in_up, in_lo)
-    cv.over('mouth', cavity, f.fixed('mouth'))
-    th = 0.06 * f.s.view(f.B, 1)
-    teeth = torch.maximum(f.between(in_up, _lift(in_up, th)), f.between(_lift(in_lo, -0.6 * th), in_lo))
-    cv.over('teeth', torch.minimum(cavity, teeth), f.fixed('teeth'))
-    nos = f.t(f.geo['nostrils'])
-    for k in range(2):
-        d = torch.sqrt(((f.X - nos[:, k, 0, None, None]) / 0.045) ** 2 + ((f.Y - nos[:, k, 1, None, None]) / 0.022) ** 2) / f.s
-        cv.over('mouth', (0.5 - (d - 1) * 0.022 * f.s).clamp(0, 1) * 0.85, f.fixed('mouth'))
-    return outer, cavity
-
-def _paint_glasses(f: _Frame, cv: _Canvas) -> list[torch.Tensor]:
-    "Eyeglass rims, bridge and temples (dark in VIS; dark or bright at 850 nm); returns the lens coverages."
-    idn, gl = f.idn, f.c1(f.idn['glasses'])
-    half = 0.62 * idn['eye_w'] * idn['glasses_shape'] + 0.04
-    ga, gb = f.c1(half), f.c1(0.17 * idn['glasses_shape'])
-    rim_w, frame, lenses = (0.025 * f.s).clamp(min=0.8), torch.zeros(f.B, f.H, f.H), []
-    for side in (-1, 1):
-        rr = torch.sqrt(((f.u - side * f.c1(idn['eye_dx'])) / ga) ** 2 + ((f.v - 0.02) / gb) ** 2)
-        frame = torch.maximum(frame, (rim_w / 2 + 0.5 - ((rr - 1) * torch.minimum(ga, gb) * f.s).abs()).clamp(0, 1))
-        lenses.append(((1 - rr) * torch.minimum(ga, gb) * f.s + 0.5).clamp(0, 1) * gl)
-    g_in, g_out, fw_, z = idn['eye_dx'] - half, idn['eye_dx'] + half, idn['face_w'] + 0.02, np.zeros(f.B)
-    seg = lambda *p: f.t(np.stack([np.stack(q, -1) for q in p], 1))  # (B, 3, 2) from three (u, v) pairs
-    a = seg((-g_in, z - 0.01), (-g_out, z - 0.02), (g_out, z - 0.02))  # bridge, temples
-    b = seg((g_in, z - 0.01), (-fw_, z - 0.05), (fw_, z - 0.05))
-    d = segment_distance(f.u.reshape(f.B, -1), f.v.reshape(f.B, -1), a, b).min(1).values.view(f.B, f.H, f.H) * f.s
-    frame = torch.maximum(frame, (rim_w / 2 + 0.5 - d).clamp(0, 1)) * gl
-    cv.over('glasses', frame, f.c4(np.c_[idn['glasses_vis'][:, None] * [1.0, 0.9, 0.8], np.where(idn['glasses_nir_bright'] > 0, 0.6, 0.04)]))
-    return lenses
-
-def _paint(scenes, geo, H, u, v, X, Y, tex) -> tuple[_Canvas, dict]:
-    "Composite all material layers, back to front; return the canvas and the coverages the surface and light need."
-    f, cv = _Frame(scenes, geo, H, u, v, X, Y, tex), _Canvas(len(scenes), H)
-    _paint_background(f, cv)
-    hair, outline = _paint_hair_back(f, cv)
-    mel, hb, face, neck = _paint_skin(f, cv)
-    _paint_hair_front(f, cv, hair, outline)
-    openings = _paint_brows_and_lashes(f, cv)
-    iris_c, iris_r = _paint_eyes(f, cv, openings)
-    outer, cavity = _paint_mouth(f, cv, mel, hb)
-    lenses = _paint_glasses(f, cv)
-    return cv, dict(face=face, eyes=openings, iris_c=iris_c, iris_r=iris_r, outer=outer, cavity=cavity, neck=neck,
-                    lens=lenses, relief=f.relief)
-
-# %% ../nbs/02_synthetic.ipynb #95d55e10
-def _surface(geo, H, u, v, X, Y, cov) -> tuple[torch.Tensor, torch.Tensor]:
-    "Height field (face units) of the visible surface and its ambient occlusion, `(B, H, W)` each."
-    B = X.shape[0]
-    T = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
-    c1 = lambda a: T(a).view(B, 1, 1)
-    idn, P = geo['idn'], geo['P']
-    fw, s, au_ = c1(idn['face_w']), c1(geo['pose']['scale']), u.abs()
-    au = lambda n: c1(_au(geo['aus'], n))
-    g2 = lambda du, dv, w: torch.exp(-(du * du + dv * dv) / (2 * w * w))
-    z = 0.9 * (1 - (u / (1.05 * fw)) ** 2 - ((v - 0.15) / 1.75) ** 2).clamp(min=0).sqrt()  # head ellipsoid
-    root, tip_u, tip_v = c1(P[:, 27, 1]), c1(P[:, 30, 0]), c1(P[:, 30, 1])
-    along = ((v - root) / (tip_v - root)).clamp(0, 1)
-    z = z + 0.1 * along ** 0.7 * torch.exp(-(u - tip_u * along) ** 2 / (2 * (0.05 + 0.06 * along) ** 2)) \
-          * torch.exp(-(v - tip_v).clamp(min=0) ** 2 / 0.015)  # nose ridge, ending under the tip
-    z = z + 0.04 * g2(u - tip_u, v - tip_v, 0.07) + 0.025 * g2(au_ - c1(np.abs(P[:, 31, 0]) * 0.85), v - tip_v - 0.06, 0.05)
-    ex, ew = c1(idn['eye_dx']), c1(idn['eye_w'])
-    z = z - 0.08 * torch.exp(-(au_ - ex) ** 2 / 0.045 - (v + 0.01) ** 2 / 0.02)  # eye sockets ...
-    z = z + 0.04 * (1 - ((au_ - ex) / (0.6 * ew)) ** 2 - (v / (0.6 * ew)) ** 2).clamp(min=0)  # ... and eyeballs
-    z = z + 0.04 * torch.exp(-(v - c1(idn['brow_v']) - 0.04) ** 2 / 0.0072 - u * u / 0.6)  # brow ridge
-    cheek = 0.05 + 0.05 * au(6) + 0.02 * au(12)
-    z = z + cheek * g2(au_ - 0.52, v - (0.42 - 0.07 * au(6) - 0.04 * au(12)), 0.17)  # cheeks, lifted by AU6
-    mw, mv = c1(np.abs(P[:, 54, 0] - P[:, 48, 0]) / 2), c1(P[:, 48:68, 1].mean(1))
-    z = z + 0.05 * g2(u, v - c1(P[:, 8, 1] - 0.18), 0.14) + 0.02 * torch.exp(-(u / (0.8 * mw)) ** 4 - ((v - mv) / 0.12) ** 2)  # chin, lips
-    z = z + (0.004 + 0.012 * au(17) * g2(u, v - c1(P[:, 8, 1] - 0.15), 0.15)) * cov['relief']  # pores; AU17 dimples the chin
-    x, y = X.reshape(B, -1), Y.reshape(B, -1)
-    w = (0.04 * s.view(B, 1)).clamp(min=0.7)
-    groove = grooves(x, y, T(geo['fold_a']), T(geo['fold_b']), T(geo['fold_depth']), w).view(B, H, H)
-    z = z - groove
-    hair_z = 0.85 * (1 - (u / (1.1 * fw + c1(idn['hair_volume']))) ** 2 - ((v + 0.3) / 1.3) ** 2).clamp(min=0).sqrt() - 0.08
-    neck_z = 0.55 * (1 - (u / (0.5 * fw)) ** 2).clamp(min=0).sqrt() * (v > 0.5)
-    z = torch.maximum(torch.maximum(z, hair_z), neck_z)
-    ao = (1 - (8 * groove).clamp(max=0.5)) * (1 - 0.3 * cov['neck'] * (1 - cov['face']))
-    return z, ao
-
-def _normals(z: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    "Unit normals `(B, 3, H, W)` (x right, y down, z to the camera) of a height field given in face units."
-    zp = F.pad(z[:, None], (1, 1, 1, 1), mode='replicate')[:, 0]
-    zx = (zp[:, 1:-1, 2:] - zp[:, 1:-1, :-2]) / 2 * scale.view(-1, 1, 1)
-    zy = (zp[:, 2:, 1:-1] - zp[:, :-2, 1:-1]) / 2 * scale.view(-1, 1, 1)
-    return torch.stack([-zx, -zy, torch.ones_like(z)], 1) * torch.rsqrt(1 + zx * zx + zy * zy)[:, None]
-
-# %% ../nbs/02_synthetic.ipynb #c95d090c
-SUBSURFACE = {'VIS': 0.01, 'NIR': 0.03}  # subsurface-scattering blur of the shading, face units: NIR goes deeper
-
-def _light(scenes, geo, cv: _Canvas, n, ao, cov, X, Y) -> tuple[torch.Tensor, torch.Tensor]:
-    "Linear radiance of the VIS `(B, 3, H, W)` and NIR `(B, 1, H, W)` images: diffuse, specular, glints, glare."
-    B, H = X.shape[0], X.shape[1]
-    ses = _stack([s['session'] for s in scenes])
-    c = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32).view(B, -1, 1, 1)
-    az, el = ses['light_az'], ses['light_el']
-    l = c(np.stack([np.cos(el) * np.sin(az), -np.sin(el), np.cos(el) * np.cos(az)], -1))
-    ndl = (n * l).sum(1, keepdim=True).clamp(min=0)
-    hv = l + c(np.tile([0., 0., 1.], (B, 1)))
-    ndh = (n * hv / hv.norm(dim=1, keepdim=True)).sum(1, keepdim=True).clamp(min=0)
-    level, amb, ao = c(ses['level']), c(ses['ambient']), ao[:, None]
-    px = FRAMING['eye_distance'] * H / 0.84  # px per face unit of an average face
-    diffuse = gaussian_blur(amb + (1 - amb) * ndl, SUBSURFACE['VIS'] * px)  # light scattered under the skin softens shading
-    vis = cv.A[:, :3] * level * c(ses['tint']) * diffuse * ao + cv.ks * level * ndh ** 24
-    r2 = ((X - (H - 1) / 2) ** 2 + (Y - (H - 1) / 2) ** 2)[:, None] / (H / 2) ** 2
-    power = c(ses['nir_power']) * c(_stack([s['pose'] for s in scenes])['scale']) ** 2 * (1 - 0.35 * c(ses['nir_vignette']) * r2)
-    nz = n[:, 2:].clamp(min=0)
-    diffuse = gaussian_blur(power * (0.25 + 0.75 * nz) + c(ses['nir_ambient']) * level * ndl, SUBSURFACE['NIR'] * px)
-    nir = cv.A[:, 3:] * diffuse * ao + cv.ks * power * nz ** 24
-    for aperture, ic, r in zip(cov['eyes'], cov['iris_c'], cov['iris_r']):  # corneal glints
-        sig = (0.3 * r).clamp(min=0.45).view(B, 1, 1)
-        toward = ic + torch.as_tensor(np.stack([np.sin(az), -np.sin(el)], -1), dtype=torch.float32) * 0.5 * r[:, None]
-        vis = vis + (0.8 * level[:, 0] * aperture * _spot(X, Y, toward, sig))[:, None]
-        nir = nir + (0.9 * power[:, 0] * aperture * _spot(X, Y, ic, sig))[:, None]
-    idn, pose = geo['idn'], geo['pose']
-    sigma = torch.as_tensor(np.maximum(0.045 * pose['scale'], 0.6), dtype=torch.float32).view(B, 1, 1)
-    for side, lens in zip((-1, 1), cov['lens']):  # the LED ring's glare on eyeglass lenses; a faint sheen in VIS
-        centre = to_image(np.stack([side * (idn['eye_dx'] + 0.04), np.full(B, -0.04)], -1)[:, None], pose)[:, 0]
-        nir = nir + (0.8 * power[:, 0] * lens * _spot(X, Y, torch.as_tensor(centre, dtype=torch.float32), sigma))[:, None]
-        vis = vis + (0.03 * level[:, 0] * lens)[:, None]
-    return vis, nir
+__all__ = ['RENDERER_VERSION', 'MANIFEST_COLUMNS', 'render', 'subject_name', 'image_path', 'build_dataset', 'make_scene',
+           'sequence_scenes']
 
 # %% ../nbs/02_synthetic.ipynb #8b8a308e
-CAMERA = {'VIS': dict(blur=0.3, shot=6e-4, read=3e-3),  # optical blur std (px at 64x64), photon-noise and read-noise scales
-          'NIR': dict(blur=0.55, shot=8e-4, read=6e-3)}
-
-def _camera(rad: torch.Tensor, gain, blur: float, shot: float, read: float, noise: torch.Tensor, size: int) -> torch.Tensor:
-    "Sensor model: optical blur, photon and read noise amplified by `gain`, clipping, gamma 1/2.2; linear radiance -> [-1, 1]."
-    x = gaussian_blur(rad * gain, blur * size / 64)
-    x = x + (shot * x.clamp(min=0) * gain + (read * gain) ** 2).sqrt() * noise
-    return x.clamp(0, 1) ** (1 / 2.2) * 2 - 1
-
-def _misregister(img: torch.Tensor, A: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    "Move an image by the similarity `p -> A (p - c) + c + t` about its centre `c` (pixels): resample at the inverse map."
-    Ai = torch.linalg.inv(A)
-    theta = torch.cat([Ai, -(Ai @ (t * 2 / (img.shape[-1] - 1))[..., None])], -1)
-    grid = F.affine_grid(theta, list(img.shape), align_corners=True)
-    return F.grid_sample(img, grid, align_corners=True, padding_mode='border')
-
 @torch.no_grad()
 def render(scenes: Sequence[dict], size: int = 64, batch_size: int = 32) -> dict:
     "Render scenes: `vis` `(B,3,H,W)`, `nir` `(B,1,H,W)` in [-1, 1], `landmarks`/`landmarks_nir` `(B,68,2)` px, `materials` `(B,H,W)`, `albedo` `(B,4,H,W)`."
@@ -714,7 +39,7 @@ def render(scenes: Sequence[dict], size: int = 64, batch_size: int = 32) -> dict
     cv, cov = _paint(scenes, geo, H, u, v, X, Y, _tex(scenes, u, v))
     z, ao = _surface(geo, H, u, v, X, Y, cov)
     vis, nir = _light(scenes, geo, cv, _normals(z, pose['scale']), ao, cov, X, Y)
-    L_vis, L_nir = landmarks_of(scenes, size)
+    L_vis, L_nir = landmarks_of(scenes, size, geo)
     A, t = _misregistration(scenes, size)
     if np.abs(A - np.eye(2)).max() > 0 or np.abs(t).max() > 0:
         nir = _misregister(nir, torch.as_tensor(A, dtype=torch.float32), torch.as_tensor(t, dtype=torch.float32))
@@ -747,23 +72,30 @@ def _check_build_args(n_subjects, size, frames_per_sequence, sequence_length, ex
         if bad or not given: raise InputError(f"{name} must be a non-empty subset of {known}, got {list(given)}.")
 
 def _claim_root(root: Path, params: dict):
-    "Make `root` a data-set folder for `params`, or raise if it holds something else."
+    "Make `root` a data-set folder for `params` (`base.claim_folder`), or raise if it holds something else."
     if root.exists() and not root.is_dir(): raise InputError("is a file, not a folder.", root, "Pass a folder for the data set.")
-    meta = root / 'build.json'
-    if meta.exists():
-        old = json.loads(meta.read_text())
-        if old != params:
-            diff = ', '.join(f"{k}: {old.get(k)} on disk, {params[k]} asked" for k in params if old.get(k) != params[k])
-            raise InputError(f"holds a data set rendered with other parameters ({diff}).", meta,
-                             "Pass another root, or delete this folder to render it again.")
-    elif (root / 'manifest.csv').exists():
+    if (root / 'manifest.csv').exists() and not (root / 'build.json').exists():
         raise InputError("has a manifest.csv but no build.json: it is not a data set written by build_dataset.", root,
                          "Pass a new or empty folder.")
-    else: atomic_write_json(meta, params)
+    claim_folder(root, params, 'build.json', 'a data set rendered with other parameters',
+                 "Pass another root, or delete this folder to render it again.")
 
 def _save_pair(vis: torch.Tensor, nir: torch.Tensor, paths: tuple[Path, Path]):
     atomic_save_image(Image.fromarray(tensor_to_uint8(vis)), paths[0])
     atomic_save_image(Image.fromarray(tensor_to_uint8(nir)), paths[1])
+
+def _illumination(scene: dict) -> str: return ILLUMINATIONS[scene['session']['illumination']]
+
+def _write_manifest(path: Path, scenes: Sequence[dict], rel: Sequence[dict], landmarks: Sequence[tuple]):
+    "Write the manifest: one row per image of each scene, with its relative path `rel` and its `(VIS, NIR)` landmarks."
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator='\n')
+    w.writerow(MANIFEST_COLUMNS)
+    for sc, r, (lv, ln) in zip(scenes, rel, landmarks):
+        for m, L in (('VIS', lv), ('NIR', ln)):
+            w.writerow([r[m], subject_name(sc['subject']), sc['expression'], m, _illumination(sc), sc['frame'],
+                        format_landmarks(L), f"{sc['intensity']:.4f}"])
+    atomic_write_text(path, text.getvalue())
 
 # %% ../nbs/02_synthetic.ipynb #303140df
 def build_dataset(root, n_subjects: int = 80, size: int = 64, frames_per_sequence: int = 3, seed: int = 0,
@@ -780,22 +112,18 @@ def build_dataset(root, n_subjects: int = 80, size: int = 64, frames_per_sequenc
     frames = list(range(sequence_length - frames_per_sequence, sequence_length))
     scenes = [sc for s in range(n_subjects) for ill in illuminations for e in expressions
               for sc in sequence_scenes(seed, s, e, ill, frames, sequence_length, misalign)]
-    ill_of = lambda sc: ILLUMINATIONS[sc['session']['illumination']]
-    rel = [{m: image_path(m, ill_of(sc), sc['subject'], sc['expression'], sc['frame']) for m in ('VIS', 'NIR')} for sc in scenes]
+    rel = [{m: image_path(m, _illumination(sc), sc['subject'], sc['expression'], sc['frame']) for m in ('VIS', 'NIR')} for sc in scenes]
     todo = [i for i, r in enumerate(rel) if not ((root / r['VIS']).exists() and (root / r['NIR']).exists())]
+    landmarks = {}  # scene index -> (VIS, NIR) landmarks: from the renderer, or from the geometry alone for pairs on disk
     with progress_bar(total=len(scenes), initial=len(scenes) - len(todo), desc='rendering pairs', unit='pair', disable=not progress) as bar, \
          ThreadPoolExecutor(8) as pool:  # writes wait on fsync, so several overlap
         for start in range(0, len(todo), batch_size):
             idx = todo[start:start + batch_size]
             out = render([scenes[i] for i in idx], size, batch_size)
             list(pool.map(_save_pair, out['vis'], out['nir'], [(root / rel[i]['VIS'], root / rel[i]['NIR']) for i in idx]))
+            landmarks.update(zip(idx, zip(out['landmarks'], out['landmarks_nir'])))
             bar.update(len(idx))
-    L_vis, L_nir = landmarks_of(scenes, size)
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator='\n')
-    w.writerow(MANIFEST_COLUMNS)
-    for sc, r, lv, ln in zip(scenes, rel, L_vis, L_nir):
-        for m, L in (('VIS', lv), ('NIR', ln)):
-            w.writerow([r[m], subject_name(sc['subject']), sc['expression'], m, ill_of(sc), sc['frame'], format_landmarks(L), f"{sc['intensity']:.4f}"])
-    atomic_write_text(root / 'manifest.csv', text.getvalue())
+    on_disk = [i for i in range(len(scenes)) if i not in landmarks]
+    if on_disk: landmarks.update(zip(on_disk, zip(*landmarks_of([scenes[i] for i in on_disk], size))))
+    _write_manifest(root / 'manifest.csv', scenes, rel, [landmarks[i] for i in range(len(scenes))])
     return root / 'manifest.csv'

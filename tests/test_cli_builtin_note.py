@@ -1,6 +1,7 @@
 """`nfer-sde translate` says once, not per network, when its networks learned from the built-in synthetic data."""
 import pytest
-from nfer_sde.cli import BUILTIN_NOTE, PROG, main, trained_on_builtin
+from nfer_sde.cli import PROG, main
+from nfer_sde.networks import BUILTIN_NOTE, trained_on_builtin
 from nfer_sde.faces import write_test_photos
 from nfer_sde.synthetic import subject_name
 from nfer_sde.train import ToyPairs, train_heatmap_net, train_score_net

@@ -2,7 +2,7 @@
 `run_demo`, and on a fake Oulu-CASIA tree that goes through dlib alignment first, as a user's copy would."""
 import shutil, sys
 from pathlib import Path
-import numpy as np, pandas as pd, pytest
+import pandas as pd, pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ CURVE = dict(curve_fractions=[1 / 6, 2 / 3], curve_methods=['gray'])  # the curv
 
 @pytest.mark.slow
 def test_demo_runs_every_experiment(tmp_path, capsys):
-    from nfer_sde.pipeline import run_demo, STUDY_METHODS
+    from nfer_sde.study import run_demo, STUDY_METHODS
     table = run_demo(tmp_path, progress=False, t0_fractions=[0.5], step_counts=[2], weight_factors=[0, 1], low_nir_methods=LOW_NIR, **CURVE, **TINY)
     assert list(table.index) == ['real NIR only', 'gray', 'sdedit', 'ilvr', 'egsde', 'regression', 'pix2pix', 'nfer-sde'] == ['real NIR only', *STUDY_METHODS]
     assert {'FER accuracy', 'FER gain', 'FER accuracy, 33% NIR', 'FER gain, 33% NIR', 'SSIM', 'landmark NME (dlib)', 'face found (dlib)', 'expression consistency',
@@ -71,7 +71,8 @@ def test_demo_runs_every_experiment(tmp_path, capsys):
 def check_fer_regimes(run):
     "Every regime's runs (folds x seeds), gains in demo.json, and low-NIR networks that learnt from the kept subjects' NIR only."
     import json
-    from nfer_sde.fer import fold_split, fer_config
+    from nfer_sde.fer import fer_config
+    from nfer_sde.fer_protocol import fold_split
     runs = pd.read_csv(run / 'fer_accuracy' / 'fer_accuracy_runs.csv')
     seeds = fer_config('tiny').seeds
     assert set(runs.regime) == {'all_nir', 'nir_17', 'nir_33', 'nir_67'}
@@ -95,7 +96,8 @@ def check_fer_regimes(run):
 def check_held_out_and_t0(run):
     "The quality table scored each fold's test subjects; every sampling method's t0 was chosen on validation subjects only."
     import json
-    from nfer_sde.fer import fold_split, fer_config
+    from nfer_sde.fer import fer_config
+    from nfer_sde.fer_protocol import fold_split
     folds = json.loads((run / 'work' / 'folds.json').read_text())['folds']
     per_fold = pd.read_csv(run / 'translation_quality' / 'translation_quality_folds.csv')
     assert 'landmark NME (guide net)' in per_fold and 'landmark NME (guide net)' not in pd.read_csv(run / 'translation_quality' / 'translation_quality.csv')
@@ -128,7 +130,7 @@ def fake_oulu_tree(root, n_subjects=3):
 def test_oulu_layout_end_to_end(tmp_path):
     import papermill as pm
     from nfer_sde.faces import preprocess_dataset
-    from nfer_sde.pipeline import experiments_dir
+    from nfer_sde.study import experiments_dir
     oulu = fake_oulu_tree(tmp_path / 'oulu')
     aligned = tmp_path / 'aligned'
     preprocess_dataset(oulu, aligned, size=32, last_k=1, progress=False)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from nfer_sde.fer import format_gain, paired_gains
+from nfer_sde.fer_protocol import format_gain, paired_gains
 
 T_975_2 = 4.302652729911275  # Student's t, 97.5 % quantile, 2 degrees of freedom (3 folds)
 

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 from nfer_sde.core import EXPRESSIONS
-from nfer_sde.fer import LeakageError, fer_config, fer_protocol, protocol_summary, protocol_table, run_path
+from nfer_sde.fer import fer_config
+from nfer_sde.fer_protocol import SubjectLeakError, fer_protocol, protocol_summary, protocol_table, run_path
 
 def write_squares(root, n_subjects=9, size=32, frames=2, seed=0):
     """A manifest of NIR and VIS PNGs whose class is the place of a bright square (learnable in a few epochs);
@@ -62,9 +63,9 @@ def test_extra_images_of_test_subjects_are_refused(data, tmp_path):
     out = tmp_path / 'split'
     extra = vis_extra(data)
     leaky = extra.copy(); leaky.loc[leaky.index[0], 'fold'] = 1 - leaky.loc[leaky.index[0], 'fold']
-    with pytest.raises(LeakageError, match='not training subjects'):
+    with pytest.raises(SubjectLeakError, match='not training subjects'):
         fer_protocol(data, FOLDS, out, extra=leaky, name='leaky', config=CONFIG, progress=False)
-    with pytest.raises(LeakageError):  # one set for all folds: holds every fold's test subjects
+    with pytest.raises(SubjectLeakError):  # one set for all folds: holds every fold's test subjects
         fer_protocol(data, FOLDS, out, extra=extra.drop(columns='fold'), name='leaky', config=CONFIG, progress=False)
     assert not out.exists()  # refused before anything was trained or written
 
@@ -116,7 +117,8 @@ def test_finished_folds_are_reused_and_changed_ones_recomputed(data, tmp_path):
 
 KILLED_RUN = textwrap.dedent('''
     import sys, json
-    from nfer_sde.fer import fer_config, fer_protocol
+    from nfer_sde.fer import fer_config
+    from nfer_sde.fer_protocol import fer_protocol
     folds = json.loads(sys.argv[3])
     fer_protocol(sys.argv[1], folds, sys.argv[2], config=fer_config('tiny', epochs=6, min_epochs=6, seeds=2), progress=False, device='cpu')
 ''')
@@ -162,7 +164,8 @@ def test_runs_shared_by_two_worker_processes_match_the_serial_protocol(data, tmp
 
 def test_saved_fold_models_reload_and_predict_like_the_run(data, tmp_path):
     from nfer_sde.datasets import read_manifest
-    from nfer_sde.fer import load_fer, load_images, predict
+    from nfer_sde.fer import load_fer, predict
+    from nfer_sde.fer_protocol import load_images
     out = tmp_path / 'split'
     fer_protocol(data, FOLDS[:1], out, config=CONFIG, progress=False, device='cpu')
     assert not list(out.rglob('*.pt'))
@@ -201,18 +204,18 @@ def regime_extra(manifest, seen):
     return pd.concat([extra[extra['fold'] == i].assign(nir_seen=';'.join(seen(i, f))) for i, f in enumerate(FOLDS)])
 
 def test_low_nir_regime_refuses_translations_that_saw_withheld_nir(data, tmp_path):
-    from nfer_sde.fer import fold_split
+    from nfer_sde.fer_protocol import fold_split
     cfg = fer_config('tiny', epochs=1, seeds=1, real_nir_fraction=1 / 3)
     leaky = regime_extra(data, lambda i, f: f['train'])  # made by the all-NIR regime's networks: every training subject's NIR
-    with pytest.raises(LeakageError, match='whose NIR this fold withholds'):
+    with pytest.raises(SubjectLeakError, match='whose NIR this fold withholds'):
         fer_protocol(data, FOLDS, tmp_path / 'leaky', extra=leaky, name='leaky', config=cfg, progress=False, device='cpu')
     assert not (tmp_path / 'leaky').exists()  # refused before anything was trained or written
-    with pytest.raises(LeakageError, match='no `nir_seen` column'):  # provenance unknown: refused where NIR is withheld
+    with pytest.raises(SubjectLeakError, match='no `nir_seen` column'):  # provenance unknown: refused where NIR is withheld
         fer_protocol(data, FOLDS, tmp_path / 'unknown', extra=vis_extra(data), name='unknown', config=cfg, progress=False, device='cpu')
     fer_protocol(data, FOLDS, tmp_path / 'all', extra=vis_extra(data), name='unknown', config=fer_config('tiny', epochs=1, seeds=1),
                  progress=False, device='cpu')  # ... and allowed with all real NIR, where nothing is withheld
     test_subject = regime_extra(data, lambda i, f: f['train'] + f['test'][:1])
-    with pytest.raises(LeakageError, match=FOLDS[0]['test'][0]):  # a test subject's NIR is withheld in every regime
+    with pytest.raises(SubjectLeakError, match=FOLDS[0]['test'][0]):  # a test subject's NIR is withheld in every regime
         fer_protocol(data, FOLDS, tmp_path / 'test', extra=test_subject, name='t', config=fer_config('tiny', epochs=1, seeds=1),
                      progress=False, device='cpu')
     kept = lambda i, f: (lambda sp: sp['real'] + sp['val'])(fold_split(f['train'], i, cfg))
@@ -220,11 +223,12 @@ def test_low_nir_regime_refuses_translations_that_saw_withheld_nir(data, tmp_pat
     assert s['k'] == 3 and len(s['runs']) == 3
 
 def test_pipeline_regime_refuses_the_all_nir_networks_translations(data, tmp_path):
-    "A low-NIR study handed the all-NIR regime's translations: `pipeline.fer_study` refuses them with the subjects named."
+    "A low-NIR study handed the all-NIR regime's translations: `study.fer_study` refuses them with the subjects named."
     from nfer_sde.datasets import read_manifest
-    from nfer_sde.pipeline import Profile, Study, fer_study
+    from nfer_sde.pipeline import Profile
+    from nfer_sde.study import Study, fer_study
     study = Study(manifest=data, df=read_manifest(data), folds=FOLDS, nets=[], translations={'nfer-sde': regime_extra(data, lambda i, f: f['train'])},
                   profile=Profile(size=32), work_dir=tmp_path / 'work', regime=1 / 3)
-    with pytest.raises(LeakageError, match=r'real NIR of \d+ subject\(s\) whose NIR this fold withholds'):
+    with pytest.raises(SubjectLeakError, match=r'real NIR of \d+ subject\(s\) whose NIR this fold withholds'):
         fer_study(study, ['nfer-sde'], progress=False, epochs=1)
     assert not (tmp_path / 'work' / 'regimes' / 'nir_33' / 'fer' / 'fer_real.csv').exists()  # refused before any run of the regime was trained

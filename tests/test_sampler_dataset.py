@@ -7,12 +7,12 @@ import pytest
 import torch
 from PIL import Image
 from nfer_sde.core import InputError
-from nfer_sde.sampler import translate_dataset
+from nfer_sde.translation_job import translate_dataset
 
 # The networks and the call, shared by the test process and the subprocesses (same seed -> same weights).
 RUN = textwrap.dedent('''
     import sys, time, torch
-    from nfer_sde.sampler import translate_dataset
+    from nfer_sde.translation_job import translate_dataset
     def build_net():
         "The untrained 'tiny' U-Net with a random (not zero) output layer, so that translations are not trivial."
         from nfer_sde.unet import UNet, score_net_config

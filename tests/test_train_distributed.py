@@ -31,5 +31,6 @@ def test_two_gloo_processes(tmp_path):
     assert json.loads((out / 'config.json').read_text())['world_size'] == 2
     ck = torch.load(out / 'checkpoint.pt', map_location='cpu', weights_only=True)
     assert ck['step'] == 8 and ck['sampler']['world_size'] == 2
-    from nfer_sde.train import load_model, weights_digest
+    from nfer_sde.core import weights_digest
+    from nfer_sde.training_loop import load_model
     assert weights_digest(load_model(out / 'checkpoint.pt')) == reports[0]['digest']

@@ -4,7 +4,8 @@ import json, os, subprocess, sys
 import pytest
 import torch
 from nfer_sde.core import InputError
-from nfer_sde.train import ToyPairs, train_score_net, train_heatmap_net, train_domain_classifier, read_checkpoint
+from nfer_sde.train import ToyPairs, train_score_net, train_heatmap_net, train_domain_classifier
+from nfer_sde.training_loop import read_checkpoint
 
 def cli(*args):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'NFER_SDE_DEVICE': 'cpu'}

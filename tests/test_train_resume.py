@@ -77,7 +77,8 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path, run):
 
 @pytest.mark.slow
 def test_plain_and_timed_heatmap_runs_refuse_each_other(tmp_path):
-    from nfer_sde.train import main, load_model
+    from nfer_sde.train import main
+    from nfer_sde.training_loop import load_model
     common = ['--toy', '--n-subjects', '2', '--size', '32', '--net', '{"base_channels": 8, "depth": 1}', '--steps', '2',
               '--batch-size', '4', '--no-progress']
     assert main(['heatmap', '--time-conditioned', '--out', str(tmp_path / 'timed'), *common]) == 0
