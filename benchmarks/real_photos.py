@@ -2,7 +2,7 @@
 aligns them (`cli.translation_source`) and translated with a fold's networks (`cli.translation_networks`,
 `sampler.translate`), typically trained on the built-in synthetic data.
 
-The photos: scikit-image's astronaut as `faces.write_test_photos` writes it (colour, gray, RGBA, a landscape crop, a
+The photos: scikit-image's astronaut as the tests' fixture `tests/photos.py` writes it (colour, gray, RGBA, a landscape crop, a
 phone photo stored sideways; plus a faceless image and a corrupt file, which are skipped), and other people that ship
 in installed packages: Grace Hopper from matplotlib's sample data (colour and gray) and the first faces of
 scikit-image's LFW subset (25 px gray crops of Labeled Faces in the Wild, written 8x larger). Nothing is downloaded.
@@ -40,8 +40,9 @@ def write_other_people(folder: Path) -> Path:
     return folder
 
 def write_photos(folder: Path) -> Path:
-    "The test photos of the astronaut (`faces.write_test_photos`) and the other people, in one folder."
-    from nfer_sde.faces import write_test_photos
+    "The test photos of the astronaut (`tests/photos.py`) and the other people, in one folder."
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tests'))
+    from photos import write_test_photos
     write_test_photos(folder / 'astronaut'); write_other_people(folder / 'others')
     return folder
 
@@ -89,7 +90,7 @@ def main(argv=None) -> dict:
     size = nets['score_net'].config.get('image_size', 64) if 'score_net' in nets else 64
     photos = write_photos(out / 'photos')
     crops = translation_source(photos, out / 'run', size, align='yes', progress=False)  # nfer-sde translate's alignment
-    state = json.loads((crops / 'align.json').read_text())
+    state = json.loads((crops / 'progress.json').read_text())  # `faces.align_each`'s record: the crops' landmarks
     keys = sorted(state['done'])
     from nfer_sde.base import parse_landmarks
     vis = torch.stack([load_vis(crops / k, size) for k in keys])

@@ -127,10 +127,15 @@ def remove_stale_temps(folder, names: Optional[Iterable[str]] = None) -> list[Pa
     return stale
 
 # %% ../nbs/00_base.ipynb #c8b279da
+def _brief(value, width: int = 80) -> str:
+    "`value` as text of at most `width` characters (a long list is cut, not printed whole)."
+    s = str(value)
+    return s if len(s) <= width else s[:width - 3] + '...'
+
 def record_diff(old: dict, new: dict) -> str:
-    "Where two records differ: 'differs in [keys]: key OLD on disk, NEW asked; ...'."
+    "Where two records differ: 'differs in [keys]: key OLD on disk, NEW asked; ...' (long values cut)."
     keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    return f"differs in {keys}: " + '; '.join(f"{k} {old.get(k)} on disk, {new.get(k)} asked" for k in keys)
+    return f"differs in {keys}: " + '; '.join(f"{k} {_brief(old.get(k))} on disk, {_brief(new.get(k))} asked" for k in keys)
 
 def claim_folder(folder, record: dict,
                  name: str,  # the record's file in `folder`, e.g. 'build.json'

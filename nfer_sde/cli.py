@@ -249,7 +249,7 @@ def _preprocess_parser(sub):
     _progress(p)
 
 def _train_parser(sub):
-    p = sub.add_parser('train', help='Train the score U-Net, the landmark heatmap network, the domain classifier or a paired translator.',
+    sub.add_parser('train', help='Train the score U-Net, the landmark heatmap network, the domain classifier or a paired translator.',
                        add_help=False)  # `main` hands `train ...` to `train_command` before this parser sees it
 
 def _translate_parser(sub):

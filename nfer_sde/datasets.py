@@ -4,9 +4,9 @@
 
 # %% ../nbs/03_datasets.ipynb #9302cc87
 from __future__ import annotations
-import csv, io, json, re, warnings
+import io, json, re, warnings
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch

@@ -19,9 +19,9 @@ from .datasets import open_image, read_manifest, scan_oulu_casia, write_manifest
 # %% auto #0
 __all__ = ['PREDICTOR_FILE', 'DETECT_MAX_SIDE', 'SMALL_SIDE', 'ALIGNED_MAX_SIDE', 'DLIB_UPSAMPLE', 'DLIB_BOX', 'predictor_path',
            'load_predictor', 'face_detector', 'detect_landmarks', 'alignment_matrix', 'apply_affine', 'align_face',
-           'align_image', 'find_landmarks', 'open_photo', 'align_photo', 'align_photos', 'write_test_photos',
-           'looks_aligned', 'needs_alignment', 'preprocess_dataset', 'upsample_for_dlib', 'landmark_box',
-           'dlib_face_found', 'dlib_landmark_fn']
+           'align_image', 'find_landmarks', 'open_photo', 'align_photo', 'align_each', 'align_photos', 'looks_aligned',
+           'needs_alignment', 'preprocess_dataset', 'upsample_for_dlib', 'landmark_box', 'dlib_face_found',
+           'dlib_landmark_fn']
 
 # %% ../nbs/04_faces.ipynb #ffd169e2
 PREDICTOR_FILE = 'shape_predictor_68_face_landmarks.dat'
@@ -146,53 +146,51 @@ def align_photo(img: Image.Image, landmarks, size: int = 64) -> tuple[Image.Imag
     return align_face(img, L, size)
 
 # %% ../nbs/04_faces.ipynb #c1e78c72
+def _align_one(path, size: int, upsample, predictor, align: bool) -> tuple[Image.Image, np.ndarray | None] | str:
+    "The crop of one image and its landmarks (`align_image`; the image itself when not `align`), or why there is none."
+    try: img = open_photo(path)
+    except InputError as e: return f'unreadable: {error_message(e)}'
+    if not align: return img, None
+    return align_image(img, size, upsample, predictor) or 'no face found'
+
+def align_each(items: Sequence[tuple[str, str]],  # (image path, output key relative to `dst`) pairs
+               dst, size: int = 64,
+               upsample: Optional[int] = None,  # times dlib doubles an image before detecting (None: `find_landmarks`' rule)
+               predictor=None, align: bool = True, progress: bool = True, checkpoint_every: int = 50) -> dict:
+    "The one resume loop of photos and data sets: align each image not yet done into `dst/key`; the state `{'done': {key: landmarks}, 'failed': {path: reason}}`, kept in `dst/progress.json`."
+    dst = Path(dst)
+    state_path = dst / 'progress.json'
+    state = json.loads(state_path.read_text()) if state_path.exists() else {'done': {}, 'failed': {}}
+    done, failed = state['done'], state['failed']
+    todo = [(p, k) for p, k in items if not ((k in done and (dst / k).exists()) or p in failed)]
+    desc = 'aligning faces' if align else 'copying images'
+    with progress_bar(total=len(items), initial=len(items) - len(todo), desc=desc, unit='img', disable=not progress) as bar:
+        for n, (path, key) in enumerate(todo):
+            result = _align_one(path, size, upsample, predictor, align)
+            if isinstance(result, str): failed[path] = result
+            else:
+                atomic_save_image(result[0], dst / key)
+                done[key] = format_landmarks(result[1])
+            bar.update(1)
+            if (n + 1) % checkpoint_every == 0: atomic_write_json(state_path, state)  # the resume point
+    atomic_write_json(state_path, state)
+    return state
+
 def align_photos(df,  # rows with `path` (the photo) and `key` (relative output path, `.png`), e.g. `translation_job.source_table`
-                 dst,  # staging folder: one aligned crop per photo at `dst/key`, and `align.json`
+                 dst,  # staging folder: one aligned crop per photo at `dst/key`, `align.json` (the settings) and `progress.json`
                  size: int = 64,  # side of the crops
                  align: bool = True,  # False: copy the images as they are (already aligned crops)
                  progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Align every photo of `df` into `dst`: the rows kept (their `path` now the crop, `landmarks` in its pixels) and the skipped ones (`path`, `reason`)."
     dst = Path(dst)
-    state_path = dst / 'align.json'
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if state.get('size', size) != size or state.get('align', align) != align:
-        raise InputError(f"holds crops made with size={state['size']}, align={state['align']}.", dst,
-                         f"Translate into another folder, or delete {dst} to align again.")
-    state = {'size': size, 'align': align, 'done': state.get('done', {}), 'skipped': state.get('skipped', {})}
-    todo = [r for r in df.itertuples() if not ((r.key in state['done'] and (dst / r.key).exists()) or r.path in state['skipped'])]
-    for n, r in enumerate(progress_bar(todo, desc='aligning faces' if align else 'copying images', unit='img', disable=not progress)):
-        try: img = open_photo(r.path)
-        except InputError as e: state['skipped'][r.path] = f'unreadable: {error_message(e)}'; continue
-        aligned = align_image(img, size, upsample=None) if align else (img, None)
-        if aligned is None: state['skipped'][r.path] = 'no face found'; continue
-        crop, L = aligned
-        atomic_save_image(crop, dst / r.key)
-        state['done'][r.key] = format_landmarks(L)
-        if (n + 1) % 50 == 0: atomic_write_json(state_path, state)
-    atomic_write_json(state_path, state)
+    claim_folder(dst, {'size': size, 'align': align}, 'align.json', 'crops made with other settings', f"Translate into another folder, or delete {dst} to align again.")
+    state = align_each(list(zip(df.path, df.key)), dst, size, align=align, progress=progress)
     kept = df[df.key.isin(state['done'])].copy()
     kept['landmarks'] = [parse_landmarks(state['done'][k]) for k in kept.key]
     kept['path'] = [str((dst / k).resolve()) for k in kept.key]
     ours = set(df.path)
-    skipped = pd.DataFrame(sorted((p, why) for p, why in state['skipped'].items() if p in ours), columns=['path', 'reason'])
+    skipped = pd.DataFrame(sorted((p, why) for p, why in state['failed'].items() if p in ours), columns=['path', 'reason'])
     return kept.reset_index(drop=True), skipped
-
-# %% ../nbs/04_faces.ipynb #cf1a7f4a
-def write_test_photos(folder) -> Path:
-    "A folder of photos for tests and examples: the scikit-image astronaut in 5 formats, sizes and orientations, a faceless image, a corrupt file."
-    from skimage import data as skdata
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    a = Image.fromarray(skdata.astronaut())
-    a.save(folder / 'rgb.png')
-    a.crop((60, 0, 460, 300)).save(folder / 'landscape.jpg', quality=90)  # 400 x 300, not square
-    a.convert('L').resize((200, 200), Image.BICUBIC).save(folder / 'gray.png')
-    a.convert('RGBA').resize((256, 256), Image.BICUBIC).save(folder / 'rgba.png')
-    exif = Image.Exif(); exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to view
-    a.rotate(90, expand=True).save(folder / 'phone.jpg', exif=exif, quality=90)  # stored sideways, as phones do
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(folder / 'no_face.png')
-    (folder / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0 this is not a JPEG')
-    return folder
 
 # %% ../nbs/04_faces.ipynb #b32559ce
 ALIGNED_MAX_SIDE = 256  # crops of prepared data sets are at most this large
@@ -242,23 +240,8 @@ def preprocess_dataset(source, dst, size: int = 64,
     df, base = _source_records(source, last_k)
     _claim_dst(dst, dict(size=size, upsample=upsample, framing=FRAMING))
     sp = load_predictor(predictor)
-    state_path = dst / 'progress.json'
-    state = json.loads(state_path.read_text()) if state_path.exists() else {'done': {}, 'failed': {}}
     out_rel = [Path(p).relative_to(base).with_suffix('.png').as_posix() for p in df.path]
-    save_state = lambda: atomic_write_json(state_path, state)
-    todo = [i for i, r in enumerate(out_rel) if not ((r in state['done'] and (dst / r).exists()) or df.path[i] in state['failed'])]
-    with progress_bar(total=len(df), initial=len(df) - len(todo), desc='aligning faces', unit='img', disable=not progress) as bar:
-        for n, i in enumerate(todo):
-            try:
-                aligned = align_image(open_photo(df.path[i]), size, upsample, sp)
-                if aligned is None: state['failed'][df.path[i]] = 'no face found'
-                else:
-                    atomic_save_image(aligned[0], dst / out_rel[i])
-                    state['done'][out_rel[i]] = format_landmarks(aligned[1])
-            except InputError as e: state['failed'][df.path[i]] = f'unreadable: {e}'
-            bar.update(1)
-            if (n + 1) % checkpoint_every == 0: save_state()
-    save_state()
+    state = align_each(list(zip(df.path, out_rel)), dst, size, upsample, sp, progress=progress, checkpoint_every=checkpoint_every)
     keep = [i for i, r in enumerate(out_rel) if r in state['done']]
     out = df.iloc[keep].copy()
     out['path'] = [str(dst / out_rel[i]) for i in keep]

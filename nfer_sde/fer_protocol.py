@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_fer_protocol.ipynb #778c356d
 from __future__ import annotations
-import hashlib, itertools, json, math, time
+import itertools, json, math, time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
-from .base import SubjectLeakError
+from .base import SubjectLeakError, claim_folder, state_digest
 from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text,
                            run_parallel)
-from .datasets import ImageDataset, check_disjoint, load_folds, read_manifest, save_folds
+from .datasets import ImageDataset, check_disjoint, read_manifest
 from .fer import FERConfig, confusion_matrix, fer_config, predict, save_fer, train_fer
 
 # %% auto #0
@@ -118,15 +118,14 @@ def _slug(name: str) -> str:
 
 def _fingerprint(*parts) -> str:
     "A short hash of what a fold's result depends on: a result with another fingerprint is recomputed."
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return state_digest([('parts', json.dumps(parts, sort_keys=True, default=str).encode())])
 
 # %% ../nbs/10_fer_protocol.ipynb #43c83b8e
 def _write_folds(out_dir: Path, folds: list[dict]):
-    "Write the split as `folds.json` (`datasets.save_folds`), or check that the one already there is the same."
+    "Claim `out_dir` for this split (`base.claim_folder`): write it as `folds.json`, in `datasets.save_folds`' format, or refuse another split there."
     folds = [{'train': sorted(map(str, f['train'])), 'test': sorted(map(str, f['test']))} for f in folds]
-    if not (out_dir / 'folds.json').exists(): save_folds(folds, out_dir, k=len(folds))
-    elif load_folds(out_dir) != folds:
-        raise InputError('holds another fold split.', out_dir / 'folds.json', 'Use a new output folder for a new split.')
+    for f in folds: check_disjoint(f['train'], f['test'])
+    claim_folder(out_dir, {'k': len(folds), 'folds': folds}, 'folds.json', 'another fold split', 'Use a new output folder for a new split.')
 
 def run_path(out_dir, name: str, fold: int, seed: int = 0, suffix: str = '.json') -> Path:
     "Where `fer_protocol` keeps run (`fold`, `seed`) of training set `name`: its result (.json) or its classifier (.pt)."

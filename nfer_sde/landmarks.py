@@ -4,14 +4,14 @@
 
 # %% ../nbs/06_landmarks.ipynb #414cbc0f
 from __future__ import annotations
-import math
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import to_gray, InputError, N_LANDMARKS, OUTER_EYE_CORNERS
-from .unet import norm, zero_init, timestep_embedding, time_mlp, timestep_embedding, time_mlp, timestep_embedding, time_mlp, timestep_embedding, time_mlp
+from .unet import norm, zero_init, timestep_embedding, time_mlp
+if TYPE_CHECKING: import pandas as pd  # annotations only: pandas is imported where it is used
 
 # %% auto #0
 __all__ = ['image_to_heatmap_coords', 'heatmap_to_image_coords', 'gaussian_heatmaps', 'heatmaps_to_landmarks', 'nme', 'ConvBlock',
@@ -214,7 +214,7 @@ def predict_landmarks(net: nn.Module,
 def nme_by_modality(net: nn.Module,
                     df,  # records (`datasets.read_manifest`) with landmarks: the held-out subjects
                     size: int = 64,  # image side the network works at
-                    batch_size: int = 64) -> 'pd.Series':
+                    batch_size: int = 64) -> pd.Series:
     "Mean NME (in %) of a heatmap network on the images of each modality of `df` that have landmarks."
     import pandas as pd
     from nfer_sde.datasets import ImageDataset

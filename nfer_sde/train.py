@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, dataclasses, json, math, os, sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 import torch
@@ -19,6 +19,7 @@ from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
 from .unet import UNet, DomainClassifier, Pix2Pix, paired_predict, score_net_config
 from .landmarks import HeatmapNet, gaussian_heatmaps, heatmaps_to_landmarks
 from .training_loop import TrainConfig, NonFiniteLossError, fit
+if TYPE_CHECKING: import PIL.Image  # annotations only: PIL is imported where images are made
 
 # %% auto #0
 __all__ = ['SCORE_DEFAULTS', 'HEATMAP_DEFAULTS', 'DOMAIN_DEFAULTS', 'PAIRED_KINDS', 'PIX2PIX_DEFAULTS', 'score_matching_loss',
@@ -146,7 +147,7 @@ class ToyPairs(Dataset):
         return {'vis': vis, 'nir': nir, 'image': nir, 'label': label, 'subject': self.df.subject[i], 'landmarks': lm, 'index': i}
 
 # %% ../nbs/09_train.ipynb #0abe442e
-def image_grid(rows: Sequence[Tensor]) -> 'PIL.Image.Image':
+def image_grid(rows: Sequence[Tensor]) -> PIL.Image.Image:
     "A PIL image of rows of (N, 1|3, H, W) images in [-1, 1], one row per tensor."
     from PIL import Image
     from torchvision.utils import make_grid

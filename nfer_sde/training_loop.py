@@ -15,6 +15,7 @@ from torch import nn, Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from .core import (progress_bar, InputError, weights_digest, autocast_dtype, remove_stale_temps, rng_state, set_rng_state, default_device, atomic_save,
                    atomic_write_json, atomic_write_text)
+from .base import record_diff
 from .unet import UNet, DomainClassifier, Pix2Pix
 from .landmarks import HeatmapNet
 
@@ -225,18 +226,16 @@ def _full_config(model_class: str, config: dict) -> dict:
     return {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **config}
 
 def _check_resumable(ck: dict, model, cfg, meta, path):
-    "Refuse to resume a checkpoint made with other settings, data or network."
-    before = dataclasses.asdict(TrainConfig()) | ck['train_config']  # a field the checkpoint predates has its default
-    old = {k: v for k, v in before.items() if k not in RESUMABLE_CHANGES}
-    new = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RESUMABLE_CHANGES}
-    diffs = {k: (old.get(k), new.get(k)) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
-    if cfg.decay_steps and before['steps'] != cfg.steps: diffs['steps'] = (before['steps'], cfg.steps)  # the decay starts at steps - decay_steps
+    "Refuse to resume a checkpoint made with other settings, data or network (`base.record_diff` names what differs)."
+    fixed = lambda c: {k: v for k, v in c.items() if k not in RESUMABLE_CHANGES or (k == 'steps' and cfg.decay_steps)}  # the decay starts at steps - decay_steps
     name = type(model).__name__
-    if ck['model_class'] != name or _full_config(name, ck['model_config']) != _full_config(name, dict(model.config)):
-        diffs['network'] = (ck['model_config'], model.config)
-    diffs.update({k: (ck['meta'].get(k), meta.get(k)) for k in meta if ck['meta'].get(k) != meta.get(k)})
-    if diffs: raise InputError(f"cannot resume: the checkpoint was made with other settings {diffs} (old, new).", path,
-                               "Resume with the same settings, or train into a new folder.")
+    same_net = ck['model_class'] == name and _full_config(name, ck['model_config']) == _full_config(name, dict(model.config))
+    old = fixed(dataclasses.asdict(TrainConfig()) | ck['train_config']) | {k: ck['meta'].get(k) for k in meta}  # a field the checkpoint predates has its default
+    new = fixed(dataclasses.asdict(cfg)) | meta
+    old['network'] = (ck['model_class'], ck['model_config'])
+    new['network'] = old['network'] if same_net else (name, dict(model.config))
+    if old != new: raise InputError(f"cannot resume: the checkpoint was made with other settings ({record_diff(old, new)}).", path,
+                                    "Resume with the same settings, or train into a new folder.")
 
 def _restore(run: RunState, ck: dict):
     "Put a checkpoint's state back into the run, its step included."

@@ -102,7 +102,7 @@ def test_data_tiny(tmp_path):
 @pytest.fixture(scope='module')
 def photos(tmp_path_factory):
     "Ordinary photos: the astronaut as PNG, JPEG (not square), gray, RGBA, sideways JPEG (EXIF); a faceless image; a corrupt file."
-    from nfer_sde.faces import write_test_photos
+    from photos import write_test_photos
     return write_test_photos(tmp_path_factory.mktemp('photos'))
 
 @pytest.fixture(scope='module')

@@ -2,7 +2,7 @@
 import pytest
 from nfer_sde.cli import PROG, main
 from nfer_sde.networks import BUILTIN_NOTE, trained_on_builtin
-from nfer_sde.faces import write_test_photos
+from photos import write_test_photos
 from nfer_sde.synthetic import subject_name
 from nfer_sde.train import ToyPairs, train_heatmap_net, train_score_net
 
