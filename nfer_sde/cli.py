@@ -250,7 +250,7 @@ def _preprocess_parser(sub):
 
 def _train_parser(sub):
     sub.add_parser('train', help='Train the score U-Net, the landmark heatmap network, the domain classifier or a paired translator.',
-                       add_help=False)  # `main` hands `train ...` to `train_command` before this parser sees it
+                   add_help=False)  # `main` hands `train ...` to `train_command` before this parser sees it
 
 def _translate_parser(sub):
     p = add_command(sub, 'translate', 'Translate VIS face images (a folder, a manifest, or one photo) to NIR.',
