@@ -5,13 +5,13 @@
 # %% ../nbs/06_landmarks.ipynb #414cbc0f
 from __future__ import annotations
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional, Union
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import to_gray, InputError, N_LANDMARKS, OUTER_EYE_CORNERS
 from .unet import norm, zero_init, timestep_embedding, time_mlp
-if TYPE_CHECKING: import pandas as pd  # annotations only: pandas is imported where it is used
 
 # %% auto #0
 __all__ = ['image_to_heatmap_coords', 'heatmap_to_image_coords', 'gaussian_heatmaps', 'heatmaps_to_landmarks', 'nme', 'ConvBlock',

@@ -6,9 +6,10 @@
 from __future__ import annotations
 import argparse, dataclasses, json, math, os, sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
+import PIL.Image
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -19,7 +20,6 @@ from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
 from .unet import UNet, DomainClassifier, Pix2Pix, paired_predict, score_net_config
 from .landmarks import HeatmapNet, gaussian_heatmaps, heatmaps_to_landmarks
 from .training_loop import TrainConfig, NonFiniteLossError, fit
-if TYPE_CHECKING: import PIL.Image  # annotations only: PIL is imported where images are made
 
 # %% auto #0
 __all__ = ['SCORE_DEFAULTS', 'HEATMAP_DEFAULTS', 'DOMAIN_DEFAULTS', 'PAIRED_KINDS', 'PIX2PIX_DEFAULTS', 'score_matching_loss',
@@ -149,11 +149,10 @@ class ToyPairs(Dataset):
 # %% ../nbs/09_train.ipynb #0abe442e
 def image_grid(rows: Sequence[Tensor]) -> PIL.Image.Image:
     "A PIL image of rows of (N, 1|3, H, W) images in [-1, 1], one row per tensor."
-    from PIL import Image
     from torchvision.utils import make_grid
     ims = torch.cat([r.detach().float().cpu().expand(-1, 3, -1, -1) for r in rows])
     grid = make_grid((ims + 1) / 2, nrow=rows[0].shape[0], padding=1, pad_value=1.).clamp(0, 1)
-    return Image.fromarray((grid * 255).round().byte().permute(1, 2, 0).numpy())
+    return PIL.Image.fromarray((grid * 255).round().byte().permute(1, 2, 0).numpy())
 
 @torch.no_grad()
 def sample_score_net(model: nn.Module, sde: VPSDE, n: int, size: int,

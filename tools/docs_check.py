@@ -18,7 +18,7 @@ import nbformat, yaml
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ('index', '01_sde', '07_energies', '08_sampler', '13_explorer')  # opened in the browser
+PAGES = ('index', 'sde', 'energies', 'sampler', 'explorer')  # opened in the browser: the site's page names (nbdev's `output-file`)
 MATHJAX = Path('/usr/share/javascript/mathjax/MathJax.js')  # Debian's libjs-mathjax 2.7 (make docs-deps)
 MATHJAX_CONFIG = 'TeX-AMS_CHTML-full,Safe'  # nbconvert's own choice, from the CDN it would use
 WIDGET_VIEW, WIDGET_STATE = 'application/vnd.jupyter.widget-view+json', 'application/vnd.jupyter.widget-state+json'
@@ -51,6 +51,13 @@ def cell_options(cell) -> dict:
     n = next((i for i, l in enumerate(lines) if not _re_option.match(l)), len(lines))
     cell.source = '\n'.join(lines[n:])
     return {m[1]: m[2].strip('\'"').lower() for m in map(_re_option.match, lines[:n])}
+
+def output_file(nb, path: Path) -> str:
+    "The page's file name on the site: the `output-file` of nbdev's frontmatter (`01_sde.ipynb` -> `sde.html`)."
+    first = nb.cells[0] if nb.cells else None
+    has_fm = first is not None and first.cell_type == 'raw' and first.source.lstrip().startswith('---')
+    fm = (yaml.safe_load(first.source.strip().strip('-')) or {}) if has_fm else {}
+    return fm.get('output-file', path.with_suffix('.html').name)
 
 def frontmatter_cell(cell):
     "The title block Quarto makes of nbdev's frontmatter (raw YAML cell): the title as h1, then the description."
@@ -86,13 +93,14 @@ def render_all(out: Path, mathjax: Path = MATHJAX, show_doc: bool = True) -> lis
     for path in notebooks():
         name = path.relative_to(ROOT)
         problems += [f"{name} {e}" for e in saved_errors(nbformat.read(path, as_version=4))]
-        try: nb = quarto_applied(nbdev_processed(path, show_doc))
+        try: nb = nbdev_processed(path, show_doc)
         except Exception as e:  # nbdev_docs stops here: a cell it executes (exported, show_doc, or one with an import) failed
             problems.append(f"{name}: nbdev's docs processors failed: {str(e).splitlines()[0]} {type(e.__cause__).__name__}: "
                             f"{e.__cause__} (move imports out of test cells: tools/split_import_cells.py)"); continue
+        dest = out/path.parent.relative_to(ROOT/'nbs')/output_file(nb, path)
+        nb = quarto_applied(nb)
         problems += [f"{name} {e}" for e in undrawable_widgets(nb)]
         html, _ = exporter.from_notebook_node(nb)
-        dest = out/path.relative_to(ROOT/'nbs').with_suffix('.html')
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(html, encoding='utf-8')
     if (ROOT/'nbs'/'images').is_dir(): shutil.copytree(ROOT/'nbs'/'images', out/'images', dirs_exist_ok=True)  # figures the markdown links
@@ -135,7 +143,7 @@ def browse(out: Path, chromium: str, pages=PAGES) -> list[str]:
         for name in pages:
             page_path = out/f'{name}.html'
             if not page_path.exists():
-                problems.append(f'nbs/{name}.ipynb did not render (renamed? update PAGES in tools/docs_check.py)'); continue
+                problems.append(f'no page {name}.html was rendered (a notebook renamed? update PAGES in tools/docs_check.py)'); continue
             page = browser.new_page(viewport={'width': 1100, 'height': 1400})
             page.route('**/*', lambda route: route.continue_() if route.request.url.startswith('file:') else route.abort())
             errors = []
@@ -155,7 +163,7 @@ def main():
     ap.add_argument('--out', default=str(ROOT/'_site_check'), help='folder for the HTML pages and screenshots')
     ap.add_argument('--chromium', default=shutil.which('chromium') or '/usr/bin/chromium', help='Chromium executable')
     ap.add_argument('--mathjax', type=Path, default=MATHJAX, help="MathJax 2's MathJax.js, loaded by the pages as a file:// URL")
-    ap.add_argument('--pages', nargs='+', default=PAGES, help='the pages (notebook names) to open in the browser')
+    ap.add_argument('--pages', nargs='+', default=PAGES, help="the pages to open in the browser, by the site's names (sde for nbs/01_sde.ipynb)")
     ap.add_argument('--no-show-doc', dest='show_doc', action='store_false',
                     help="skip nbdev's show_doc cells and the code nbdev executes for them (the notebooks' imports and exports)")
     args = ap.parse_args()
