@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.utils.data import Dataset, Subset
 from fastcore.imports import IN_NOTEBOOK
-from .core import InputError, to_gray, atomic_save_image, weights_digest, EXPRESSIONS, N_LANDMARKS
+from .core import InputError, to_gray, atomic_save_image, weights_digest, seed_everything, EXPRESSIONS, N_LANDMARKS
 from .sde import VPSDE, clip_x0, respaced_timesteps, sample_ancestral
 from .unet import UNet, DomainClassifier, Pix2Pix, paired_predict, score_net_config
 from .landmarks import HeatmapNet, gaussian_heatmaps, heatmaps_to_landmarks
@@ -185,7 +185,7 @@ DOMAIN_DEFAULTS = dict(lr=3e-4, batch_size=16, warmup_steps=50)
 
 def _build(cls, config: dict, seed: int) -> nn.Module:
     "A network built from its arguments with seeded initialisation (every process of a run starts from the same weights)."
-    torch.manual_seed(seed)
+    seed_everything(seed)  # torch, and the Python and NumPy generators that a checkpoint saves: two equal runs write equal files
     try: return cls(**config)
     except TypeError as e: raise InputError(f"bad arguments for {cls.__name__}: {e}.", None, f"See the signature of {cls.__name__}.") from e
 
