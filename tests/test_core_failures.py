@@ -1,5 +1,5 @@
 """Failure behaviour of the core that needs a second process: a writer killed mid-write."""
-import os, signal, subprocess, sys, textwrap, time
+import os, signal, subprocess, sys, textwrap
 
 WRITER = textwrap.dedent('''
     import sys, time

@@ -1,6 +1,6 @@
 """Face alignment on real photos that ship in packages (scikit-image's astronaut): an Oulu-CASIA-like raw set,
 preprocessing killed midway then resumed, no faces at all, the predictor's location."""
-import json, os, shutil, signal, subprocess, sys, textwrap, time
+import json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import numpy as np
 import pandas as pd

@@ -14,7 +14,7 @@ SMALL = dict(n_subjects=2, expressions=['anger', 'surprise'], illuminations=['st
 @pytest.mark.slow
 def test_build_killed_midway_resumes(tmp_path):
     root = tmp_path / 'syn'
-    code = textwrap.dedent(f'''
+    code = textwrap.dedent('''
         import sys
         from nfer_sde.synthetic import build_dataset
         build_dataset(sys.argv[1], n_subjects=6, progress=False, batch_size=8)

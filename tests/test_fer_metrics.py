@@ -5,8 +5,7 @@ import torch
 from torch_fidelity import feature_extractor_inceptionv3 as tfi
 from nfer_sde.core import InputError
 from nfer_sde.fer import RESNET18_IMAGENET, WEIGHTS_ENV, fer_config, resnet18_fer, small_cnn_fer
-from nfer_sde.metrics import (INCEPTION_FID, default_extractor, frechet_distance, inception_extractor,
-                              kernel_distance, translation_metrics)
+from nfer_sde.metrics import INCEPTION_FID, default_extractor, frechet_distance, inception_extractor, translation_metrics
 
 @pytest.fixture
 def weights_dir(tmp_path, monkeypatch):

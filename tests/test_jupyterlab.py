@@ -130,7 +130,7 @@ def test_explorer_in_jupyterlab(lab, tmp_path):
         assert dialogs.count() == 0, f'a dialog asks the user: {dialogs.first.inner_text()}'  # e.g. "Select Kernel"
 
         state = run_all(page)
-        assert not state['errors'], f'Run All raised:\n' + '\n'.join(state['errors'])[-3000:]
+        assert not state['errors'], 'Run All raised:\n' + '\n'.join(state['errors'])[-3000:]
         before = figure_src(page)  # the last figure the notebook's own cells drew in the explorer
         assert before and before.startswith('data:image/png'), before
 

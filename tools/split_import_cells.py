@@ -10,7 +10,7 @@ directives. The split cell keeps its id and outputs. Idempotent: a notebook alre
 
     python tools/split_import_cells.py nbs/01_sde.ipynb [nbs/07_energies.ipynb ...]
 """
-import argparse, ast, configparser, re, sys
+import argparse, ast, configparser, re
 from pathlib import Path
 import nbformat
 
