@@ -47,13 +47,10 @@ def write_photos(folder: Path) -> Path:
     return folder
 
 def method_checkpoints(method: str, checkpoints: Path) -> dict:
-    "The run folders of `checkpoints` that `method` needs, as keyword arguments of `cli.translation_networks`."
-    from nfer_sde.sampler import get_method
-    preset = get_method(method)
-    kw = {'checkpoint': checkpoints / f'score_{preset.score_net}'} if preset.score_net else {}
-    if 'landmark' in preset.energies: kw['heatmap'] = checkpoints / 'heatmap'
-    if 'realistic' in preset.energies: kw['domain'] = checkpoints / 'domain'
-    return kw
+    "The run folders of `checkpoints` that `method` needs (`sampler.method_networks`), as keyword arguments of `cli.translation_networks`."
+    from nfer_sde.cli import NETWORK_OPTIONS
+    from nfer_sde.sampler import NETWORKS, method_networks
+    return {NETWORK_OPTIONS[NETWORKS[r].kind]: checkpoints / NETWORKS[r].folder for r in method_networks(method)}
 
 def panel(top: torch.Tensor, bottom: torch.Tensor, path: Path):
     "A PNG of two rows of images in [-1, 1] (N, C, H, W): `top` above `bottom`."
@@ -79,15 +76,16 @@ def main(argv=None) -> dict:
     from nfer_sde.core import default_device, to_gray, atomic_save_image
     from nfer_sde.faces import DLIB_UPSAMPLE, dlib_face_found, dlib_landmark_fn
     from nfer_sde.landmarks import nme
-    from nfer_sde.sampler import translate
+    from nfer_sde.sampler import NETWORKS, method_networks, translate
     from nfer_sde.translation_job import load_vis
     start, ck = time.perf_counter(), Path(a.checkpoints)
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix='real_photos_'))
     device = torch.device(a.device) if a.device else default_device()
     kw = method_checkpoints(a.method, ck)
     nets, sde = translation_networks(a.method, device=device, **kw)
-    metas = [load_network(kw[k], {'checkpoint': 'score', 'heatmap': 'heatmap', 'domain': 'domain'}[k])[1] for k in kw]
-    size = nets['score_net'].config.get('image_size', 64) if 'score_net' in nets else 64
+    metas = [load_network(ck / NETWORKS[r].folder, NETWORKS[r].kind)[1] for r in method_networks(a.method)]
+    translator = nets.get('score_net', nets.get('paired_net'))  # the network whose input size the crops take
+    size = translator.config.get('image_size', 64) if translator is not None else 64
     photos = write_photos(out / 'photos')
     crops = translation_source(photos, out / 'run', size, align='yes', progress=False)  # nfer-sde translate's alignment
     state = json.loads((crops / 'progress.json').read_text())  # `faces.align_each`'s record: the crops' landmarks
