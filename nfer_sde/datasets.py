@@ -19,7 +19,7 @@ from .core import atomic_write_json, atomic_write_text, image_to_tensor
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'MANIFEST_REQUIRED', 'MIN_IMAGE_SIDE', 'canonical_label', 'read_manifest', 'write_manifest',
            'scan_oulu_casia', 'open_image', 'fit_square', 'ImageDataset', 'hflip', 'random_hflip', 'pair_records',
-           'PairDataset', 'check_disjoint', 'subject_folds', 'save_folds', 'load_folds']
+           'PairDataset', 'check_disjoint', 'subject_folds', 'folds_record', 'save_folds', 'load_folds']
 
 # %% ../nbs/03_datasets.ipynb #6be9f8e7
 LABEL_ALIASES = {
@@ -336,12 +336,16 @@ def subject_folds(df: pd.DataFrame, k: int = 10, seed: int = 0) -> list[dict]:
     for fold in folds: check_disjoint(fold['train'], fold['test'])
     return folds
 
+def folds_record(folds: list[dict], **meta) -> dict:
+    "What `save_folds` writes: the folds, each checked subject-independent, after any `meta` (e.g. k and seed)."
+    for fold in folds: check_disjoint(fold['train'], fold['test'])
+    return {**meta, 'folds': folds}
+
 def save_folds(folds: list[dict], path, **meta) -> Path:
     "Write folds (and any `meta`, e.g. k and seed) as JSON at `path` (a file, or a results folder: `folds.json` in it)."
     path = Path(path)
     if path.suffix != '.json': path = path / 'folds.json'
-    for fold in folds: check_disjoint(fold['train'], fold['test'])
-    atomic_write_json(path, {**meta, 'folds': folds})
+    atomic_write_json(path, folds_record(folds, **meta))
     return path
 
 def load_folds(path) -> list[dict]:

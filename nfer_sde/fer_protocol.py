@@ -15,7 +15,7 @@ from torch import Tensor
 from .base import SubjectLeakError, claim_folder, state_digest
 from .core import (progress_bar, EXPRESSIONS, InputError, remove_stale_temps, atomic_write_json, atomic_write_text,
                            run_parallel)
-from .datasets import ImageDataset, check_disjoint, read_manifest
+from .datasets import ImageDataset, check_disjoint, folds_record, read_manifest
 from .fer import FERConfig, confusion_matrix, fer_config, predict, save_fer, train_fer
 
 # %% auto #0
@@ -122,10 +122,9 @@ def _fingerprint(*parts) -> str:
 
 # %% ../nbs/10_fer_protocol.ipynb #43c83b8e
 def _write_folds(out_dir: Path, folds: list[dict]):
-    "Claim `out_dir` for this split (`base.claim_folder`): write it as `folds.json`, in `datasets.save_folds`' format, or refuse another split there."
+    "Claim `out_dir` for this split (`base.claim_folder`): write it as `folds.json` (`datasets.folds_record`, as `save_folds` writes it), or refuse another split there."
     folds = [{'train': sorted(map(str, f['train'])), 'test': sorted(map(str, f['test']))} for f in folds]
-    for f in folds: check_disjoint(f['train'], f['test'])
-    claim_folder(out_dir, {'k': len(folds), 'folds': folds}, 'folds.json', 'another fold split', 'Use a new output folder for a new split.')
+    claim_folder(out_dir, folds_record(folds, k=len(folds)), 'folds.json', 'another fold split', 'Use a new output folder for a new split.')
 
 def run_path(out_dir, name: str, fold: int, seed: int = 0, suffix: str = '.json') -> Path:
     "Where `fer_protocol` keeps run (`fold`, `seed`) of training set `name`: its result (.json) or its classifier (.pt)."

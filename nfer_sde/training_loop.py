@@ -255,9 +255,10 @@ def read_log(path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 def _truncate_log(path: Path, step: int):
-    "Keep the log's records up to `step` (atomically)."
-    keep = [l for l in (path.read_text().splitlines() if path.exists() else []) if _log_step(l) is not None and _log_step(l) <= step]
-    atomic_write_text(path, ''.join(l + '\n' for l in keep))
+    "Keep the log's records up to `step` (atomically). A log that holds just those is not rewritten: several processes may load one finished run at once."
+    old = path.read_text() if path.exists() else None
+    new = ''.join(l + '\n' for l in (old or '').splitlines() if _log_step(l) is not None and _log_step(l) <= step)
+    if new != old: atomic_write_text(path, new)
 
 def _log_step(line: str) -> Optional[int]:
     "The step of one log line, None for a torn one."
